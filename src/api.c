@@ -1,0 +1,434 @@
+/*
+ * api -- the entry points: the C/POSIX malloc family, the jemalloc-compatible
+ * *allocx family, their mosaic_* twins, glibc's __libc_* names, and the
+ * initialisation and fork handling that ties the modules together.
+ * State: init_state (atomic), written once under init_lock.
+ * The hot paths (malloc, free, calloc, sized free) are a size-class lookup
+ * and a pop/push on the thread cache; everything else tail-calls a
+ * non-inlined slow path.
+ */
+#include "arena.h"
+#include "base.h"
+#include "conf.h"
+#include "extent.h"
+#include "fmt.h"
+#include "mosaic.h"
+#include "os.h"
+#include "pagemap.h"
+#include "sizeclass.h"
+#include "tcache.h"
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXPORT __attribute__((visibility("default")))
+#define NOINLINE __attribute__((noinline))
+#define REMAP_MIN ((size_t)1 << 20) /* realloc of blocks this large may mremap */
+
+/* ---- initialisation ---- */
+enum { INIT_NONE = 0, INIT_BUSY = 1, INIT_DONE = 2 };
+static int init_state;
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t init_owner;
+
+static void api_prefork(void);
+static void api_postfork_parent(void);
+static void api_postfork_child(void);
+void api_stats_atexit(void) __attribute__((weak));
+
+static inline bool api_ready(void) {
+    return likely(__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == INIT_DONE);
+}
+
+static NOINLINE bool api_init(void) {
+    if (api_ready()) return true;
+    if (__atomic_load_n(&init_state, __ATOMIC_RELAXED) == INIT_BUSY &&
+        pthread_equal(init_owner, pthread_self()))
+        return false; /* something we called during init allocated: refuse */
+    pthread_mutex_lock(&init_lock);
+    if (init_state == INIT_DONE) {
+        pthread_mutex_unlock(&init_lock);
+        return true;
+    }
+    init_owner = pthread_self();
+    __atomic_store_n(&init_state, INIT_BUSY, __ATOMIC_RELAXED);
+    if (!os_init()) fmt_fatal("unsupported page size (Mosaic needs 4 KiB pages)");
+    conf_init();
+    sc_init();
+    if (!base_init() || !arena_boot() || !tcache_boot())
+        fmt_fatal("initialisation failed: out of memory");
+    __atomic_store_n(&init_state, INIT_DONE, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&init_lock);
+    /* These may allocate, which is fine now. */
+    pthread_atfork(api_prefork, api_postfork_parent, api_postfork_child);
+    if (opt.stats_print && api_stats_atexit) atexit(api_stats_atexit);
+    return true;
+}
+
+__attribute__((constructor)) static void api_constructor(void) { api_init(); }
+
+static void api_prefork(void) {
+    if (!api_ready()) return;
+    tcache_prefork();
+    arena_prefork();
+    extent_records_prefork();
+    base_prefork();
+}
+
+static void api_postfork_parent(void) {
+    if (!api_ready()) return;
+    base_postfork_parent();
+    extent_records_postfork_parent();
+    arena_postfork_parent();
+    tcache_postfork_parent();
+}
+
+static void api_postfork_child(void) {
+    if (!api_ready()) return;
+    base_postfork_child();
+    extent_records_postfork_child();
+    arena_postfork_child();
+    tcache_postfork_child();
+}
+
+/* ---- shared slow paths ---- */
+static inline size_t api_usize(size_t size, size_t align) {
+    if (unlikely(size > PTRDIFF_MAX)) return 0;
+    return align ? sc_sa2u(size, align) : sc_s2u(size);
+}
+
+/* tc: cache to use (NULL: none); arena: explicit arena (NULL: the thread's). */
+static void *api_alloc(size_t size, size_t align, bool zero, tcache_t *tc, arena_t *arena) {
+    if (!api_ready() && !api_init()) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    tcache_t *self = tcache_get();
+    size_t usize = api_usize(size, align);
+    if (unlikely(usize == 0)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    unsigned ind = sc_size2index(usize);
+    void *p;
+    bool cached = tc && !arena && (usize <= SC_SMALL_MAX || (!zero && align <= OS_PAGE));
+    if (cached && ind < TC_NBINS) {
+        p = tcache_alloc_fast(tc, ind);
+        if (!p) p = tcache_alloc_slow(tc, ind);
+        if (p && zero) memset(p, 0, usize);
+    } else {
+        arena_t *a = arena ? arena : tcache_arena(self);
+        p = usize <= SC_SMALL_MAX ? arena_malloc_small(a, ind, zero)
+                                  : arena_malloc_large(a, ind, align > OS_PAGE ? align : OS_PAGE, zero);
+        if (p) self->direct_alloc_bytes += usize;
+    }
+    if (unlikely(!p)) errno = ENOMEM;
+    return p;
+}
+
+/* Frees p (pagemap entry e) through tc, or straight to its arena. */
+static void api_dalloc(void *p, uintptr_t e, tcache_t *tc) {
+    if (tc) {
+        if (tcache_free_fast(tc, p, (size_t)pm_szind1(e) - 1)) return;
+        tcache_free_slow(tc, p, e);
+        return;
+    }
+    unsigned s1 = pm_szind1(e);
+    if (!s1) arena_bad_free(p, e, "free");
+    tcache_get()->direct_free_bytes += sc_size[s1 - 1];
+    arena_dalloc(p, e);
+}
+
+static NOINLINE void *api_malloc_slow(size_t size) {
+    return api_alloc(size, 0, false, api_ready() || api_init() ? tcache_get() : NULL, NULL);
+}
+
+static NOINLINE void api_free_slow(void *p, uintptr_t e) {
+    if (!p) return;
+    if (!api_ready()) arena_bad_free(p, e, "free");
+    tcache_free_slow(tcache_get(), p, e);
+}
+
+static NOINLINE void *api_calloc_slow(size_t total) {
+    return api_alloc(total, 0, true, api_ready() || api_init() ? tcache_get() : NULL, NULL);
+}
+
+/* realloc/rallocx core: resizes in place when it can, else moves. */
+static void *api_ralloc(void *p, size_t size, size_t align, bool zero, tcache_t *tc,
+                        arena_t *arena, const char *who) {
+    uintptr_t e = pagemap_lookup(p);
+    unsigned s1 = pm_szind1(e);
+    if (unlikely(!s1)) arena_bad_free(p, e, who);
+    extent_t *ext = pm_extent(e);
+    if (!pm_is_slab(e) && (uintptr_t)p != ext->addr) arena_bad_free(p, e, who);
+    size_t oldsize = sc_size[s1 - 1];
+    size_t usize = api_usize(size, align);
+    if (unlikely(usize == 0)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    bool aligned = align <= SC_QUANTUM || ((uintptr_t)p & (align - 1)) == 0;
+    bool same_arena = !arena || arena == arena_of(ext);
+    if (aligned && same_arena) {
+        if (usize == oldsize) return p;
+        if (!pm_is_slab(e) && usize > SC_SMALL_MAX) {
+            unsigned ni = sc_size2index(usize);
+            tcache_t *self = tcache_get();
+            if (arena_ralloc_large(ext, ni, zero) ||
+                (usize > oldsize && usize >= REMAP_MIN && arena_ralloc_remap(ext, ni))) {
+                self->direct_alloc_bytes += usize;
+                self->direct_free_bytes += oldsize;
+                return (void *)ext->addr;
+            }
+        }
+    }
+    void *q = api_alloc(size, align, zero, tc, arena);
+    if (unlikely(!q)) return NULL;
+    memcpy(q, p, oldsize < size ? oldsize : size);
+    api_dalloc(p, e, tc);
+    return q;
+}
+
+/* ---- C / POSIX ---- */
+EXPORT void *mosaic_malloc(size_t size) {
+    if (likely(size <= SC_LOOKUP_MAX)) {
+        void *p = tcache_alloc_fast(&tc_tls, sc_lookup[(size + 15) >> 4]);
+        if (likely(p != NULL)) return p;
+    }
+    return api_malloc_slow(size);
+}
+
+EXPORT void mosaic_free(void *p) {
+    uintptr_t e = pagemap_lookup(p);
+    if (likely(tcache_free_fast(&tc_tls, p, (size_t)pm_szind1(e) - 1))) return;
+    api_free_slow(p, e);
+}
+
+EXPORT void *mosaic_calloc(size_t n, size_t size) {
+    size_t total;
+    if (unlikely(__builtin_mul_overflow(n, size, &total))) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (likely(total <= SC_LOOKUP_MAX)) {
+        void *p = tcache_alloc_fast(&tc_tls, sc_lookup[(total + 15) >> 4]);
+        if (likely(p != NULL)) return memset(p, 0, total);
+    }
+    return api_calloc_slow(total);
+}
+
+EXPORT void *mosaic_realloc(void *p, size_t size) {
+    if (!p) return mosaic_malloc(size);
+    if (size == 0) { /* glibc: realloc(p, 0) frees p and returns NULL */
+        mosaic_free(p);
+        return NULL;
+    }
+    return api_ralloc(p, size, 0, false, tcache_get(), NULL, "realloc");
+}
+
+EXPORT void *mosaic_reallocarray(void *p, size_t n, size_t size) {
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return mosaic_realloc(p, total);
+}
+
+/* glibc 2.36 memalign semantics: small alignments act like malloc, others
+ * are rounded up to a power of two, absurd ones fail with EINVAL. */
+static void *api_memalign(size_t align, size_t size) {
+    if (align <= SC_QUANTUM) return mosaic_malloc(size);
+    if (align > SIZE_MAX / 2 + 1) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (align & (align - 1)) align = (size_t)1 << (sc_lg_floor(align) + 1);
+    return api_alloc(size, align, false, api_ready() || api_init() ? tcache_get() : NULL, NULL);
+}
+
+EXPORT int mosaic_posix_memalign(void **memptr, size_t align, size_t size) {
+    if (align < sizeof(void *) || (align & (align - 1))) return EINVAL;
+    void *p = align <= SC_QUANTUM ? mosaic_malloc(size) : api_memalign(align, size);
+    if (!p) return ENOMEM;
+    *memptr = p;
+    return 0;
+}
+
+EXPORT void *mosaic_aligned_alloc(size_t align, size_t size) { return api_memalign(align, size); }
+EXPORT void *mosaic_memalign(size_t align, size_t size) { return api_memalign(align, size); }
+EXPORT void *mosaic_valloc(size_t size) { return api_memalign(OS_PAGE, size); }
+
+EXPORT void *mosaic_pvalloc(size_t size) {
+    size_t rounded;
+    if (__builtin_add_overflow(size, OS_PAGE - 1, &rounded)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return api_memalign(OS_PAGE, rounded & ~(OS_PAGE - 1));
+}
+
+EXPORT size_t mosaic_malloc_usable_size(void *p) {
+    if (!p) return 0;
+    unsigned s1 = pm_szind1(pagemap_lookup(p));
+    return s1 ? sc_size[s1 - 1] : 0;
+}
+
+/* Sized free: the class comes from the size, no pagemap lookup on the
+ * cached path. The size must be one the block could have been asked with. */
+static inline void api_sized_free(void *p, size_t size, size_t align) {
+    if (likely(align <= SC_QUANTUM && size <= SC_LOOKUP_MAX && p)) {
+        if (likely(tcache_free_fast(&tc_tls, p, sc_lookup[(size + 15) >> 4]))) return;
+    }
+    (void)align;
+    mosaic_free(p);
+}
+
+EXPORT void mosaic_free_sized(void *p, size_t size) { api_sized_free(p, size, 0); }
+EXPORT void mosaic_free_aligned_sized(void *p, size_t align, size_t size) {
+    api_sized_free(p, size, align);
+}
+
+EXPORT int mosaic_malloc_trim(size_t pad) {
+    (void)pad;
+    if (!api_ready()) return 0;
+    tcache_flush(tcache_get());
+    unsigned n = arena_count();
+    for (unsigned i = 0; i < n; i++) {
+        arena_t *a = arena_get(i);
+        if (a) pa_decay(&a->pa, true);
+    }
+    return 1;
+}
+
+/* ---- jemalloc-compatible *allocx ---- */
+#define FLAG_LG_ALIGN(f) ((unsigned)(f) & 0x3f)
+#define FLAG_ZERO(f) (((f) & MALLOCX_ZERO) != 0)
+#define FLAG_TCACHE(f) (((unsigned)(f) >> 8) & 0xfff)
+#define FLAG_ARENA(f) ((unsigned)(f) >> 20)
+
+static inline size_t flags_align(int flags) {
+    unsigned lg = FLAG_LG_ALIGN(flags);
+    return lg ? (size_t)1 << lg : 0;
+}
+
+/* Resolves the tcache and arena named by flags; false if one is invalid. */
+static bool api_flags(int flags, tcache_t **tc, arena_t **arena) {
+    if (!api_ready() && !api_init()) return false;
+    unsigned t = FLAG_TCACHE(flags), a = FLAG_ARENA(flags);
+    if (t == 0) *tc = tcache_get();
+    else if (t == 1) *tc = NULL;
+    else if (!(*tc = tcache_explicit(t - 2))) return false;
+    *arena = NULL;
+    if (a && !(*arena = arena_get(a - 1))) return false;
+    return true;
+}
+
+EXPORT void *mosaic_mallocx(size_t size, int flags) {
+    if (likely(flags == 0)) return mosaic_malloc(size);
+    tcache_t *tc;
+    arena_t *arena;
+    if (!api_flags(flags, &tc, &arena)) return NULL;
+    return api_alloc(size, flags_align(flags), FLAG_ZERO(flags), tc, arena);
+}
+
+EXPORT void *mosaic_rallocx(void *p, size_t size, int flags) {
+    tcache_t *tc;
+    arena_t *arena;
+    if (!api_flags(flags, &tc, &arena)) return NULL;
+    if (!p) return api_alloc(size, flags_align(flags), FLAG_ZERO(flags), tc, arena);
+    size_t old = mosaic_malloc_usable_size(p);
+    void *q = api_ralloc(p, size, flags_align(flags), FLAG_ZERO(flags), tc, arena, "rallocx");
+    if (q && FLAG_ZERO(flags)) {
+        size_t nu = mosaic_malloc_usable_size(q);
+        if (nu > old && q == p) memset((char *)q + old, 0, nu - old);
+    }
+    return q;
+}
+
+EXPORT size_t mosaic_xallocx(void *p, size_t size, size_t extra, int flags) {
+    uintptr_t e = pagemap_lookup(p);
+    unsigned s1 = pm_szind1(e);
+    if (!s1) arena_bad_free(p, e, "xallocx");
+    size_t old = sc_size[s1 - 1];
+    size_t align = flags_align(flags);
+    if (pm_is_slab(e) || (align > OS_PAGE && ((uintptr_t)p & (align - 1)))) return old;
+    extent_t *ext = pm_extent(e);
+    size_t targets[2] = {size + extra < size ? SIZE_MAX : size + extra, size};
+    for (int i = 0; i < 2; i++) {
+        size_t u = api_usize(targets[i], 0);
+        if (!u || u <= SC_SMALL_MAX) continue;
+        if (u == old) return old;
+        if (u < old && i == 1 && size + extra >= old) return old;
+        if (arena_ralloc_large(ext, sc_size2index(u), FLAG_ZERO(flags))) {
+            if (FLAG_ZERO(flags) && u > old) memset((char *)p + old, 0, u - old);
+            return u;
+        }
+    }
+    return old;
+}
+
+EXPORT size_t mosaic_sallocx(const void *p, int flags) {
+    (void)flags;
+    return mosaic_malloc_usable_size((void *)p);
+}
+
+EXPORT void mosaic_dallocx(void *p, int flags) {
+    if (likely(flags == 0)) {
+        mosaic_free(p);
+        return;
+    }
+    tcache_t *tc;
+    arena_t *arena;
+    if (!p) return;
+    if (!api_flags(flags & ~(0xfffu << 20), &tc, &arena)) tc = NULL;
+    api_dalloc(p, pagemap_lookup(p), tc);
+}
+
+EXPORT void mosaic_sdallocx(void *p, size_t size, int flags) {
+    if (likely(flags == 0)) {
+        api_sized_free(p, size, 0);
+        return;
+    }
+    mosaic_dallocx(p, flags);
+}
+
+EXPORT size_t mosaic_nallocx(size_t size, int flags) {
+    if (!api_ready() && !api_init()) return 0;
+    return api_usize(size, flags_align(flags));
+}
+
+/* ---- the standard names (what linking and LD_PRELOAD replace) ---- */
+#ifndef MOSAIC_PREFIX_ONLY
+#define ALIAS(name, target) __typeof__(target) name __attribute__((alias(#target), visibility("default")))
+ALIAS(malloc, mosaic_malloc);
+ALIAS(free, mosaic_free);
+ALIAS(calloc, mosaic_calloc);
+ALIAS(realloc, mosaic_realloc);
+ALIAS(reallocarray, mosaic_reallocarray);
+ALIAS(posix_memalign, mosaic_posix_memalign);
+ALIAS(aligned_alloc, mosaic_aligned_alloc);
+ALIAS(memalign, mosaic_memalign);
+ALIAS(valloc, mosaic_valloc);
+ALIAS(pvalloc, mosaic_pvalloc);
+ALIAS(malloc_usable_size, mosaic_malloc_usable_size);
+ALIAS(free_sized, mosaic_free_sized);
+ALIAS(free_aligned_sized, mosaic_free_aligned_sized);
+ALIAS(malloc_trim, mosaic_malloc_trim);
+ALIAS(__libc_malloc, mosaic_malloc);
+ALIAS(__libc_free, mosaic_free);
+ALIAS(__libc_calloc, mosaic_calloc);
+ALIAS(__libc_realloc, mosaic_realloc);
+ALIAS(__libc_memalign, mosaic_memalign);
+ALIAS(__libc_valloc, mosaic_valloc);
+ALIAS(__libc_pvalloc, mosaic_pvalloc);
+ALIAS(mallocx, mosaic_mallocx);
+ALIAS(rallocx, mosaic_rallocx);
+ALIAS(xallocx, mosaic_xallocx);
+ALIAS(sallocx, mosaic_sallocx);
+ALIAS(dallocx, mosaic_dallocx);
+ALIAS(sdallocx, mosaic_sdallocx);
+ALIAS(nallocx, mosaic_nallocx);
+#endif

@@ -1,0 +1,283 @@
+#include "arena.h"
+#include "base.h"
+#include "conf.h"
+#include "fmt.h"
+#include "hooks.h"
+#include "os.h"
+#include "pagemap.h"
+#include "slab.h"
+#include <string.h>
+
+arena_t *arenas[ARENA_MAX];
+unsigned arena_narenas_auto;
+static unsigned arena_total;                    /* arenas_lock; read relaxed */
+static mutex_t arenas_lock = MUTEX_INITIALIZER; /* creation and choice */
+
+static arena_t *arena_new(unsigned ind, extent_hooks_t *hooks) {
+    arena_t *a = base_alloc(sizeof(arena_t), 64);
+    if (!a) return NULL;
+    pa_init(&a->pa, ind, hooks);
+    a->ind = ind;
+    for (unsigned i = 0; i < SC_NSMALL; i++) mutex_init(&a->bins[i].lock);
+    __atomic_store_n(&arenas[ind], a, __ATOMIC_RELEASE);
+    return a;
+}
+
+bool arena_boot(void) {
+    unsigned n = opt.narenas ? opt.narenas : 4 * os_ncpus();
+    if (n > ARENA_MAX / 2) n = ARENA_MAX / 2;
+    arena_narenas_auto = n;
+    arena_total = n;
+    return arena_new(0, &hooks_default) != NULL;
+}
+
+unsigned arena_count(void) { return __atomic_load_n(&arena_total, __ATOMIC_RELAXED); }
+
+arena_t *arena_create(extent_hooks_t *hooks, unsigned *ind) {
+    mutex_lock(&arenas_lock);
+    arena_t *a = NULL;
+    if (arena_total < ARENA_MAX) {
+        a = arena_new(arena_total, hooks ? hooks : &hooks_default);
+        if (a) {
+            *ind = arena_total;
+            __atomic_store_n(&arena_total, arena_total + 1, __ATOMIC_RELAXED);
+        }
+    }
+    mutex_unlock(&arenas_lock);
+    return a;
+}
+
+arena_t *arena_choose(void) {
+    mutex_lock(&arenas_lock);
+    arena_t *best = NULL;
+    unsigned best_n = ~0u, best_i = 0;
+    for (unsigned i = 0; i < arena_narenas_auto; i++) {
+        arena_t *a = arenas[i];
+        unsigned n = a ? __atomic_load_n(&a->nthreads, __ATOMIC_RELAXED) : 0;
+        if (n < best_n) {
+            best_n = n;
+            best_i = i;
+            best = a;
+            if (n == 0) break;
+        }
+    }
+    if (!best) best = arena_new(best_i, &hooks_default);
+    if (!best) best = arenas[0];
+    __atomic_fetch_add(&best->nthreads, 1, __ATOMIC_RELAXED);
+    mutex_unlock(&arenas_lock);
+    return best;
+}
+
+void arena_attach(arena_t *a) { __atomic_fetch_add(&a->nthreads, 1, __ATOMIC_RELAXED); }
+void arena_detach(arena_t *a) { __atomic_fetch_sub(&a->nthreads, 1, __ATOMIC_RELAXED); }
+
+_Noreturn void arena_bad_free(const void *p, uintptr_t e, const char *what) {
+    if (e && pm_szind1(e) == 0)
+        fmt_fatal("%s(): double free or invalid pointer %p (its pages are free)", what, p);
+    if (e) fmt_fatal("%s(): double free or invalid pointer %p", what, p);
+    fmt_fatal("%s(): invalid pointer %p (not allocated by Mosaic)", what, p);
+}
+
+/* ---- small ---- */
+static void bin_list_remove(bin_t *b, extent_t *s) {
+    if (s->prev) s->prev->next = s->next;
+    else b->nonfull = s->next;
+    if (s->next) s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+    b->nonfull_slabs--;
+}
+
+static void bin_list_push(bin_t *b, extent_t *s) {
+    s->prev = NULL;
+    s->next = b->nonfull;
+    if (s->next) s->next->prev = s;
+    b->nonfull = s;
+    b->nonfull_slabs++;
+}
+
+static extent_t *bin_next_slab(arena_t *a, bin_t *b, unsigned ind) {
+    extent_t *s = b->nonfull;
+    if (s) {
+        bin_list_remove(b, s);
+    } else {
+        s = pa_alloc(&a->pa, (size_t)sc_slab[ind].slab_pages << OS_PAGE_SHIFT, OS_PAGE, false,
+                     true, ind);
+        if (!s) return NULL;
+        extent_slab_init(s, sc_slab[ind].nregs);
+        b->nslabs++;
+        b->curslabs++;
+    }
+    b->cur = s;
+    return s;
+}
+
+unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t nrequests) {
+    bin_t *b = &a->bins[ind];
+    size_t size = sc_size[ind];
+    unsigned got = 0;
+    mutex_lock(&b->lock);
+    while (got < n) {
+        extent_t *s = b->cur;
+        if (!s || !s->nfree) {
+            s = bin_next_slab(a, b, ind);
+            if (!s) break;
+        }
+        got += slab_alloc_batch(s, size, out + got, n - got);
+    }
+    b->nmalloc += got;
+    b->curregs += got;
+    b->nrequests += nrequests;
+    b->nfills++;
+    mutex_unlock(&b->lock);
+    for (unsigned i = 0; i < got / 2; i++) {
+        void *t = out[i];
+        out[i] = out[got - 1 - i];
+        out[got - 1 - i] = t;
+    }
+    return got;
+}
+
+static void bin_free_locked(arena_t *a, bin_t *b, unsigned ind, extent_t *s, void *p) {
+    if (!slab_free_one(s, ind, p)) arena_bad_free(p, pm_entry(s, true, ind + 1), "free");
+    b->ndalloc++;
+    b->curregs--;
+    if (s == b->cur) return;
+    if (s->nfree == sc_slab[ind].nregs) {
+        bin_list_remove(b, s);
+        b->curslabs--;
+        pa_dalloc(&a->pa, s);
+    } else if (s->nfree == 1) {
+        bin_list_push(b, s);
+    }
+}
+
+void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests) {
+    extent_t *exts[n ? n : 1];
+    for (unsigned i = 0; i < n; i++) {
+        uintptr_t v = pagemap_lookup(items[i]);
+        if (!pm_is_slab(v) || pm_szind1(v) != ind + 1) arena_bad_free(items[i], v, "free");
+        exts[i] = pm_extent(v);
+    }
+    bool first = true;
+    while (n) {
+        arena_t *a = arena_of(exts[0]);
+        bin_t *b = &a->bins[ind];
+        unsigned j = 0;
+        mutex_lock(&b->lock);
+        for (unsigned i = 0; i < n; i++) {
+            if (arena_of(exts[i]) == a) {
+                bin_free_locked(a, b, ind, exts[i], items[i]);
+            } else {
+                items[j] = items[i];
+                exts[j++] = exts[i];
+            }
+        }
+        b->nflushes++;
+        if (first) b->nrequests += nrequests;
+        first = false;
+        mutex_unlock(&b->lock);
+        n = j;
+    }
+}
+
+void *arena_malloc_small(arena_t *a, unsigned ind, bool zero) {
+    void *p;
+    if (!arena_fill(a, ind, &p, 1, 1)) return NULL;
+    if (zero) memset(p, 0, sc_size[ind]);
+    return p;
+}
+
+/* ---- large ---- */
+void *arena_malloc_large(arena_t *a, unsigned ind, size_t align, bool zero) {
+    extent_t *e = pa_alloc(&a->pa, sc_size[ind], align, zero, false, ind);
+    if (!e) return NULL;
+    lstats_t *ls = &a->lstats[ind - SC_NSMALL];
+    __atomic_fetch_add(&ls->nmalloc, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&ls->nrequests, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&ls->curlextents, 1, __ATOMIC_RELAXED);
+    return (void *)e->addr;
+}
+
+void arena_dalloc_large(extent_t *e) {
+    arena_t *a = arena_of(e);
+    lstats_t *ls = &a->lstats[e->szind - SC_NSMALL];
+    __atomic_fetch_add(&ls->ndalloc, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_sub(&ls->curlextents, 1, __ATOMIC_RELAXED);
+    pa_dalloc(&a->pa, e);
+}
+
+void arena_dalloc(void *p, uintptr_t v) {
+    unsigned s1 = pm_szind1(v);
+    if (!s1) arena_bad_free(p, v, "free");
+    extent_t *e = pm_extent(v);
+    if (pm_is_slab(v)) {
+        arena_t *a = arena_of(e);
+        bin_t *b = &a->bins[s1 - 1];
+        mutex_lock(&b->lock);
+        bin_free_locked(a, b, s1 - 1, e, p);
+        mutex_unlock(&b->lock);
+    } else {
+        if ((uintptr_t)p != e->addr) arena_bad_free(p, v, "free");
+        arena_dalloc_large(e);
+    }
+}
+
+static void lstats_move(arena_t *a, unsigned from, unsigned to) {
+    lstats_t *f = &a->lstats[from - SC_NSMALL], *t = &a->lstats[to - SC_NSMALL];
+    __atomic_fetch_add(&f->ndalloc, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_sub(&f->curlextents, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&t->nmalloc, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&t->nrequests, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&t->curlextents, 1, __ATOMIC_RELAXED);
+}
+
+bool arena_ralloc_large(extent_t *e, unsigned ind, bool zero) {
+    arena_t *a = arena_of(e);
+    unsigned old = e->szind;
+    size_t newsize = sc_size[ind];
+    if (newsize == e->size) return true;
+    bool ok = newsize < e->size ? pa_shrink(&a->pa, e, newsize, ind)
+                                : pa_grow(&a->pa, e, newsize, ind, zero);
+    if (ok) lstats_move(a, old, ind);
+    return ok;
+}
+
+bool arena_ralloc_remap(extent_t *e, unsigned ind) {
+    arena_t *a = arena_of(e);
+    unsigned old = e->szind;
+    if (!pa_remap(&a->pa, e, sc_size[ind], ind)) return false;
+    lstats_move(a, old, ind);
+    return true;
+}
+
+/* ---- fork ---- */
+void arena_prefork(void) {
+    mutex_prefork(&arenas_lock);
+    for (unsigned i = 0; i < ARENA_MAX; i++) {
+        arena_t *a = arenas[i];
+        if (!a) continue;
+        for (unsigned j = 0; j < SC_NSMALL; j++) mutex_prefork(&a->bins[j].lock);
+        pa_prefork(&a->pa);
+    }
+}
+
+void arena_postfork_parent(void) {
+    for (unsigned i = 0; i < ARENA_MAX; i++) {
+        arena_t *a = arenas[i];
+        if (!a) continue;
+        pa_postfork_parent(&a->pa);
+        for (unsigned j = 0; j < SC_NSMALL; j++) mutex_postfork_parent(&a->bins[j].lock);
+    }
+    mutex_postfork_parent(&arenas_lock);
+}
+
+void arena_postfork_child(void) {
+    for (unsigned i = 0; i < ARENA_MAX; i++) {
+        arena_t *a = arenas[i];
+        if (!a) continue;
+        pa_postfork_child(&a->pa);
+        for (unsigned j = 0; j < SC_NSMALL; j++) mutex_postfork_child(&a->bins[j].lock);
+        a->nthreads = 0;
+    }
+    mutex_postfork_child(&arenas_lock);
+}

@@ -1,0 +1,82 @@
+/*
+ * arena -- an independent heap: one bin per small size class (slabs of equal
+ * regions) plus large blocks, all carved from the arena's own page allocator
+ * (extent.h), whose hooks decide where its memory comes from. Threads are
+ * spread over the automatic arenas, least-loaded first; explicit arenas are
+ * created by the program (arenas.create) and used with MALLOCX_ARENA.
+ *
+ * Locking: bin_t fields are protected by bin_t.lock, including the slab
+ * fields of the extents on the bin (cur and the nonfull list). Lock order:
+ * bin lock, then pa lock, then base lock; never two bins at once.
+ * arena_t.nthreads and the large-class counters are relaxed atomics. The
+ * arenas[] table is written under arenas_lock and read lock-free.
+ */
+#ifndef MOSAIC_ARENA_H
+#define MOSAIC_ARENA_H
+#include "extent.h"
+#include "mutex.h"
+#include "sizeclass.h"
+
+#define ARENA_MAX 4096 /* indices below MALLCTL_ARENAS_ALL */
+
+typedef struct {
+    mutex_t lock;
+    extent_t *cur;     /* slab being allocated from (may be full) */
+    extent_t *nonfull; /* other slabs with free regions */
+    /* statistics */
+    uint64_t nmalloc, ndalloc, nrequests, nfills, nflushes, nslabs;
+    size_t curregs, curslabs, nonfull_slabs;
+} bin_t;
+
+typedef struct {
+    uint64_t nmalloc, ndalloc, nrequests; /* relaxed atomics */
+    size_t curlextents;
+} lstats_t;
+
+typedef struct arena_s {
+    pa_t pa; /* first member: an extent's pa is its arena */
+    unsigned ind;
+    unsigned nthreads; /* atomic */
+    bin_t bins[SC_NSMALL];
+    lstats_t lstats[SC_NSIZES - SC_NSMALL];
+} arena_t;
+
+extern arena_t *arenas[ARENA_MAX];
+extern unsigned arena_narenas_auto;
+
+static inline arena_t *arena_of(const extent_t *e) { return (arena_t *)e->pa; }
+static inline arena_t *arena_get(unsigned ind) {
+    return ind < ARENA_MAX ? __atomic_load_n(&arenas[ind], __ATOMIC_ACQUIRE) : NULL;
+}
+
+bool arena_boot(void);
+/* Total arenas created so far (automatic ones count from the start). */
+unsigned arena_count(void);
+/* New explicit arena; its index goes to *ind. NULL when out of memory. */
+arena_t *arena_create(extent_hooks_t *hooks, unsigned *ind);
+/* Automatic arena with the fewest threads (created on demand); attaches. */
+arena_t *arena_choose(void);
+void arena_attach(arena_t *a);
+void arena_detach(arena_t *a);
+
+/* Up to n regions of class ind into out[] (lowest address last, so that
+ * popping from the end hands them out in address order). */
+unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t nrequests);
+/* Returns n regions of small class ind, possibly owned by several arenas. */
+void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests);
+void *arena_malloc_small(arena_t *a, unsigned ind, bool zero);
+void *arena_malloc_large(arena_t *a, unsigned ind, size_t align, bool zero);
+/* Frees a block whose pagemap entry is e (any size); aborts on a bad free. */
+void arena_dalloc(void *p, uintptr_t e);
+void arena_dalloc_large(extent_t *ext);
+/* In-place resize of a large block to class ind; true on success. */
+bool arena_ralloc_large(extent_t *ext, unsigned ind, bool zero);
+/* Huge block moved/grown by mremap; true on success. */
+bool arena_ralloc_remap(extent_t *ext, unsigned ind);
+
+_Noreturn void arena_bad_free(const void *p, uintptr_t e, const char *what);
+
+void arena_prefork(void);
+void arena_postfork_parent(void);
+void arena_postfork_child(void);
+#endif

@@ -1,0 +1,101 @@
+/*
+ * extent -- extent records and the page allocator ("pa") each arena owns.
+ * An extent is a page-aligned run of pages in one state: active (a slab or a
+ * large block), dirty (freed, still resident), muzzy (MADV_FREE'd) or
+ * retained (purged with MADV_DONTNEED, or never touched; reads as zero).
+ * Free extents live in size-quantized sets, one per state, and are always
+ * coalesced with free neighbours of the same state; dirty and muzzy ones are
+ * also kept oldest-first for decay-driven purging.
+ *
+ * Locking: every field of pa_t and every free-set field of an extent record
+ * is protected by pa_t.lock. An active extent's addr/size/szind/slab change
+ * only under pa_t.lock while its owner holds the block (in-place realloc).
+ * The slab fields (nfree, hint, bitmap, bin list links) are protected by the
+ * owning bin's lock (see arena.h). pa_t.lock is taken after bin locks and
+ * before base_lock.
+ */
+#ifndef MOSAIC_EXTENT_H
+#define MOSAIC_EXTENT_H
+#include "mosaic.h"
+#include "mutex.h"
+#include "sizeclass.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum { EXT_ACTIVE = 0, EXT_DIRTY = 1, EXT_MUZZY = 2, EXT_RETAINED = 3 };
+
+typedef struct extent_s extent_t;
+struct extent_s {
+    uintptr_t addr;
+    size_t size;              /* bytes, a page multiple */
+    struct pa_s *pa;          /* owner: memory always returns here */
+    extent_t *next, *prev;    /* free-set list (pa lock) or bin slab list (bin lock) */
+    extent_t *lru_next, *lru_prev; /* decay order for dirty/muzzy (pa lock) */
+    uint64_t tstamp;          /* ns when it entered its free state (pa lock) */
+    uint8_t state;            /* EXT_* (pa lock) */
+    uint8_t szind;            /* size class while active */
+    bool slab;                /* active as a slab of small regions */
+    bool zeroed;              /* every byte known to be zero */
+    /* slab only (bin lock): */
+    uint32_t nfree;           /* free regions */
+    uint32_t hint;            /* lowest bitmap word that may hold a free bit */
+    uint64_t bitmap[SC_SLAB_MAXREGS / 64]; /* 1 = region free */
+};
+
+typedef struct {
+    extent_t *lists[SC_NPSZ];        /* doubly linked via next/prev */
+    uint64_t nonempty[(SC_NPSZ + 63) / 64];
+    extent_t *lru_head, *lru_tail;   /* oldest first (dirty, muzzy only) */
+    size_t npages;
+    size_t count;
+} eset_t;
+
+typedef struct pa_s {
+    mutex_t lock;
+    unsigned ind;                 /* arena index, passed to hooks */
+    extent_hooks_t *hooks;        /* atomic pointer; replaced via mallctl */
+    eset_t dirty, muzzy, retained;
+    ssize_t dirty_decay_ms;       /* atomic */
+    ssize_t muzzy_decay_ms;       /* atomic */
+    uint64_t next_decay_ns;
+    /* statistics (pa lock; read with relaxed atomics) */
+    size_t mapped_total;          /* bytes obtained from hooks and still held */
+    size_t active_pages;
+    uint64_t npurge, nmadvise, purged_pages;
+} pa_t;
+
+bool pa_init(pa_t *pa, unsigned ind, extent_hooks_t *hooks);
+/* An active extent of size bytes (page multiple) aligned to align (power of
+ * two >= page), registered in the pagemap. zero: contents must be zero.
+ * NULL when memory cannot be had. */
+extent_t *pa_alloc(pa_t *pa, size_t size, size_t align, bool zero, bool slab, unsigned szind);
+/* Returns an active extent: it becomes dirty (and may be purged). */
+void pa_dalloc(pa_t *pa, extent_t *e);
+/* In-place resize of an active large extent; return true on success. */
+bool pa_shrink(pa_t *pa, extent_t *e, size_t newsize, unsigned szind);
+bool pa_grow(pa_t *pa, extent_t *e, size_t newsize, unsigned szind, bool zero);
+/* Moves/grows a large extent with mremap (default hooks only). */
+bool pa_remap(pa_t *pa, extent_t *e, size_t newsize, unsigned szind);
+/* Purges per the decay settings; all=true purges every dirty/muzzy page. */
+void pa_decay(pa_t *pa, bool all);
+void pa_set_decay_ms(pa_t *pa, bool dirty, ssize_t ms);
+/* Gives every free page back to the hooks (arena destroy); pa must be idle. */
+void pa_release_all(pa_t *pa, bool destroy);
+/* A full extent record for a slab: mark every region free. */
+void extent_slab_init(extent_t *e, uint32_t nregs);
+
+typedef struct {
+    size_t mapped, retained, active_pages, dirty_pages, muzzy_pages;
+    uint64_t npurge, nmadvise, purged_pages;
+} pa_stats_t;
+void pa_stats_read(pa_t *pa, pa_stats_t *out);
+
+void pa_prefork(pa_t *pa);
+void pa_postfork_parent(pa_t *pa);
+void pa_postfork_child(pa_t *pa);
+void extent_records_prefork(void);
+void extent_records_postfork_parent(void);
+void extent_records_postfork_child(void);
+#endif

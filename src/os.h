@@ -1,0 +1,41 @@
+/*
+ * os -- everything platform-specific: virtual memory (mmap, munmap, madvise,
+ * mremap), CPU count, clocks, environment, raw writes to stderr and aborts.
+ * Owns no shared state besides the page size read once at init.
+ * Invariant: nothing here allocates through malloc; every call is a system
+ * call or a vDSO read, safe before the allocator is initialised.
+ */
+#ifndef MOSAIC_OS_H
+#define MOSAIC_OS_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define OS_PAGE_SHIFT 12
+#define OS_PAGE ((size_t)1 << OS_PAGE_SHIFT)
+#define OS_HUGEPAGE ((size_t)2 << 20)
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((size_t)(a) - 1))
+#define ALIGN_DOWN(x, a) ((x) & ~((size_t)(a) - 1))
+
+bool os_init(void);
+/* Anonymous read-write mapping of size bytes aligned to align (a power of two
+ * >= page). Returns NULL on failure (errno is left as the kernel set it). */
+void *os_map(size_t size, size_t align);
+void os_unmap(void *addr, size_t size);
+/* MADV_FREE (falls back to MADV_DONTNEED). Returns true on failure. */
+bool os_purge_lazy(void *addr, size_t size);
+/* MADV_DONTNEED: pages read back as zero. Returns true on failure. */
+bool os_purge_forced(void *addr, size_t size);
+/* mremap with MREMAP_MAYMOVE; NULL on failure. */
+void *os_remap(void *addr, size_t oldsize, size_t newsize);
+/* madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE). */
+void os_hugepage(void *addr, size_t size, bool on);
+unsigned os_ncpus(void);
+uint64_t os_now_ns(void);
+const char *os_getenv(const char *name);
+void os_write_err(const char *s);
+_Noreturn void os_abort(void);
+#endif

@@ -1,0 +1,253 @@
+#include "tcache.h"
+#include "base.h"
+#include "conf.h"
+#include "fmt.h"
+#include "pagemap.h"
+#include <pthread.h>
+#include <string.h>
+
+#define TC_GC_PERIOD 64 /* slow-path events between collections */
+#define TC_EXPLICIT_MAX 1024
+
+__thread tcache_t tc_tls __attribute__((tls_model("initial-exec")));
+
+static pthread_key_t tc_key;
+static uint32_t tc_cap[TC_NBINS]; /* per-class capacity (init-time constant) */
+static size_t tc_stack_bytes;
+
+static mutex_t tc_lock = MUTEX_INITIALIZER; /* the two tables below */
+static void *tc_pool;                       /* free stack blocks, linked by first word */
+static tcache_t *tc_explicit[TC_EXPLICIT_MAX];
+
+static uint32_t tcache_cap_for(unsigned ind) {
+    size_t s = sc_size[ind];
+    if (!opt.tcache || s > opt.tcache_max) return 0;
+    if (ind >= SC_NSMALL) return 8;
+    if (s <= 128) return 128;
+    if (s <= 1024) return 64;
+    if (s <= 4096) return 32;
+    return 16;
+}
+
+static void tcache_thread_exit(void *arg);
+
+bool tcache_boot(void) {
+    if (pthread_key_create(&tc_key, tcache_thread_exit) != 0) return false;
+    tc_stack_bytes = 0;
+    for (unsigned i = 0; i < TC_NBINS; i++) {
+        tc_cap[i] = tcache_cap_for(i);
+        tc_stack_bytes += tc_cap[i] * sizeof(void *);
+    }
+    if (tc_stack_bytes < sizeof(void *)) tc_stack_bytes = sizeof(void *);
+    return true;
+}
+
+static bool tcache_stacks_attach(tcache_t *tc) {
+    mutex_lock(&tc_lock);
+    void *mem = tc_pool;
+    if (mem) tc_pool = *(void **)mem;
+    mutex_unlock(&tc_lock);
+    if (!mem) mem = base_alloc(tc_stack_bytes, 64);
+    if (!mem) return false;
+    tc->stack_mem = mem;
+    void **s = mem;
+    for (unsigned i = 0; i < TC_NBINS; i++) {
+        tc->bins[i].stack = s;
+        tc->bins[i].ncached = 0;
+        tc->bins[i].max = tc_cap[i];
+        s += tc_cap[i];
+    }
+    tc->state = TC_ACTIVE;
+    return true;
+}
+
+static void tcache_stacks_detach(tcache_t *tc) {
+    for (unsigned i = 0; i < TC_NBINS; i++) {
+        tc->bins[i].max = 0;
+        tc->bins[i].ncached = 0;
+    }
+    void *mem = tc->stack_mem;
+    tc->stack_mem = NULL;
+    if (!mem) return;
+    mutex_lock(&tc_lock);
+    *(void **)mem = tc_pool;
+    tc_pool = mem;
+    mutex_unlock(&tc_lock);
+}
+
+tcache_t *tcache_get(void) {
+    tcache_t *tc = &tc_tls;
+    if (likely(tc->state != TC_UNINIT)) return tc;
+    tc->is_tls = true;
+    tc->arena = arena_choose();
+    tc->state = TC_BYPASS;
+    if (opt.tcache) tcache_stacks_attach(tc);
+    pthread_setspecific(tc_key, tc);
+    return tc;
+}
+
+arena_t *tcache_arena(tcache_t *tc) { return tc->arena ? tc->arena : tcache_get()->arena; }
+
+void tcache_set_arena(tcache_t *tc, arena_t *a) {
+    if (tc->arena == a) return;
+    tcache_flush(tc);
+    if (tc->is_tls) {
+        arena_detach(tc->arena);
+        arena_attach(a);
+    }
+    tc->arena = a;
+}
+
+static void tcache_bin_flush(tcache_t *tc, unsigned ind, unsigned n) {
+    tbin_t *b = &tc->bins[ind];
+    if (n > b->ncached) n = b->ncached;
+    if (ind < SC_NSMALL) {
+        arena_flush(ind, b->stack, n, b->nalloc - tc->merged[ind]);
+        tc->merged[ind] = b->nalloc;
+    } else {
+        for (unsigned i = 0; i < n; i++) {
+            uintptr_t v = pagemap_lookup(b->stack[i]);
+            extent_t *e = pm_extent(v);
+            if (pm_is_slab(v) || pm_szind1(v) != ind + 1 || (uintptr_t)b->stack[i] != e->addr)
+                arena_bad_free(b->stack[i], v, "free");
+            arena_dalloc_large(e);
+        }
+    }
+    memmove(b->stack, b->stack + n, (b->ncached - n) * sizeof(void *));
+    b->ncached -= n;
+}
+
+void tcache_flush(tcache_t *tc) {
+    for (unsigned i = 0; i < TC_NBINS; i++)
+        if (tc->bins[i].ncached) tcache_bin_flush(tc, i, tc->bins[i].ncached);
+}
+
+/* Every TC_GC_PERIOD slow-path events, bins that needed no refill since the
+ * last collection give back half of what they hold. */
+static void tcache_gc_tick(tcache_t *tc) {
+    if (++tc->gc_ticks < TC_GC_PERIOD) return;
+    tc->gc_ticks = 0;
+    for (unsigned i = 0; i < TC_NBINS; i++) {
+        tbin_t *b = &tc->bins[i];
+        if (!tc->gc_filled[i] && b->ncached > 1) tcache_bin_flush(tc, i, b->ncached / 2);
+        tc->gc_filled[i] = 0;
+    }
+}
+
+void *tcache_alloc_slow(tcache_t *tc, unsigned ind) {
+    arena_t *a = tcache_arena(tc);
+    if (tc->state == TC_ACTIVE && ind < SC_NSMALL && tc->bins[ind].max) {
+        tbin_t *b = &tc->bins[ind];
+        unsigned want = b->max / 2 ? b->max / 2 : 1;
+        unsigned n = arena_fill(a, ind, b->stack, want, b->nalloc + 1 - tc->merged[ind]);
+        tc->merged[ind] = b->nalloc + 1;
+        tc->gc_filled[ind] = 1;
+        if (!n) return NULL;
+        b->ncached = n - 1;
+        b->nalloc++;
+        void *p = b->stack[n - 1];
+        tcache_gc_tick(tc);
+        return p;
+    }
+    void *p = ind < SC_NSMALL ? arena_malloc_small(a, ind, false)
+                              : arena_malloc_large(a, ind, OS_PAGE, false);
+    if (p) tc->direct_alloc_bytes += sc_size[ind];
+    return p;
+}
+
+void tcache_free_slow(tcache_t *tc, void *p, uintptr_t e) {
+    unsigned s1 = pm_szind1(e);
+    if (!s1) arena_bad_free(p, e, "free");
+    unsigned ind = s1 - 1;
+    if (tc->state == TC_ACTIVE && ind < TC_NBINS && tc->bins[ind].max) {
+        tbin_t *b = &tc->bins[ind];
+        tcache_bin_flush(tc, ind, b->max / 2 ? b->max / 2 : 1);
+        b->nfree++;
+        b->stack[b->ncached++] = p;
+        tcache_gc_tick(tc);
+        return;
+    }
+    tc->direct_free_bytes += sc_size[ind];
+    arena_dalloc(p, e);
+}
+
+void tcache_set_enabled(tcache_t *tc, bool on) {
+    if (tc->state == TC_EXITED) return;
+    if (!on && tc->state == TC_ACTIVE) {
+        tcache_flush(tc);
+        tcache_stacks_detach(tc);
+        tc->state = TC_BYPASS;
+    } else if (on && tc->state == TC_BYPASS) {
+        tcache_stacks_attach(tc);
+    }
+}
+
+static void tcache_thread_exit(void *arg) {
+    tcache_t *tc = arg;
+    if (tc->state == TC_ACTIVE) {
+        tcache_flush(tc);
+        tcache_stacks_detach(tc);
+    }
+    if (tc->state != TC_EXITED) arena_detach(tc->arena);
+    tc->state = TC_EXITED;
+}
+
+uint64_t tcache_allocated(const tcache_t *tc) {
+    uint64_t sum = tc->direct_alloc_bytes;
+    for (unsigned i = 0; i < TC_NBINS; i++) sum += tc->bins[i].nalloc * sc_size[i];
+    return sum;
+}
+
+uint64_t tcache_deallocated(const tcache_t *tc) {
+    uint64_t sum = tc->direct_free_bytes;
+    for (unsigned i = 0; i < TC_NBINS; i++) sum += tc->bins[i].nfree * sc_size[i];
+    return sum;
+}
+
+/* ---- explicit caches (tcache.create / MALLOCX_TCACHE) ---- */
+tcache_t *tcache_create_explicit(unsigned *ind) {
+    tcache_t *tc = NULL;
+    mutex_lock(&tc_lock);
+    unsigned i;
+    for (i = 0; i < TC_EXPLICIT_MAX; i++)
+        if (!tc_explicit[i] || tc_explicit[i]->state == TC_EXITED) break;
+    if (i < TC_EXPLICIT_MAX) {
+        tc = tc_explicit[i];
+        if (!tc) tc = base_alloc(sizeof(tcache_t), 64);
+        if (tc) tc_explicit[i] = tc;
+    }
+    mutex_unlock(&tc_lock);
+    if (!tc) return NULL;
+    memset(tc, 0, sizeof(*tc));
+    tc->state = TC_BYPASS;
+    if (!tcache_stacks_attach(tc)) {
+        tc->state = TC_EXITED;
+        return NULL;
+    }
+    *ind = i;
+    return tc;
+}
+
+tcache_t *tcache_explicit(unsigned ind) {
+    if (ind >= TC_EXPLICIT_MAX) return NULL;
+    tcache_t *tc = __atomic_load_n(&tc_explicit[ind], __ATOMIC_ACQUIRE);
+    return tc && tc->state == TC_ACTIVE ? tc : NULL;
+}
+
+bool tcache_destroy_explicit(unsigned ind) {
+    tcache_t *tc = tcache_explicit(ind);
+    if (!tc) return false;
+    tcache_flush(tc);
+    tcache_stacks_detach(tc);
+    tc->state = TC_EXITED;
+    return true;
+}
+
+void tcache_prefork(void) { mutex_prefork(&tc_lock); }
+void tcache_postfork_parent(void) { mutex_postfork_parent(&tc_lock); }
+void tcache_postfork_child(void) {
+    mutex_postfork_child(&tc_lock);
+    /* Only the forking thread exists in the child: its arena has one user. */
+    if (tc_tls.state != TC_UNINIT && tc_tls.state != TC_EXITED && tc_tls.arena)
+        arena_attach(tc_tls.arena);
+}

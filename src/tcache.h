@@ -1,0 +1,93 @@
+/*
+ * tcache -- per-thread caches: one pointer stack per size class up to
+ * TC_NBINS (64 KiB), in front of the thread's arena. Allocation pops, free
+ * pushes; an empty stack is refilled from the arena in a batch, a full one
+ * flushes its oldest half back (to whichever arenas own the blocks). Blocks
+ * freed by another thread simply enter that thread's cache and return home
+ * with its next flush. Idle bins are trimmed by a periodic collection, and
+ * the whole cache is flushed when the thread exits.
+ *
+ * The thread's own cache lives in TLS (initial-exec) and is touched only by
+ * its thread; explicit caches (tcache.create) belong to whoever uses them,
+ * one thread at a time, as jemalloc documents. No locks inside.
+ */
+#ifndef MOSAIC_TCACHE_H
+#define MOSAIC_TCACHE_H
+#include "arena.h"
+#include "os.h"
+#include "sizeclass.h"
+
+#define TC_NBINS 44 /* classes up to 65536 bytes */
+
+enum { TC_UNINIT = 0, TC_ACTIVE, TC_BYPASS, TC_EXITED };
+
+typedef struct {
+    void **stack;     /* stack[0..ncached) */
+    uint32_t ncached;
+    uint32_t max;     /* capacity; 0 disables caching for the class */
+    uint64_t nalloc;  /* blocks handed out from this bin (thread.allocated) */
+    uint64_t nfree;   /* blocks taken back into this bin (thread.deallocated) */
+} tbin_t;
+
+typedef struct tcache_s {
+    tbin_t bins[TC_NBINS];
+    arena_t *arena;          /* the thread's arena (automatic or thread.arena) */
+    uint8_t state;           /* TC_* */
+    bool is_tls;             /* the thread's own cache (not tcache.create) */
+    uint32_t gc_ticks;
+    uint64_t direct_alloc_bytes, direct_free_bytes; /* blocks not via a bin */
+    uint64_t merged[TC_NBINS]; /* nalloc already reported to the arena */
+    uint8_t gc_filled[TC_NBINS];
+    void *stack_mem;
+} tcache_t;
+
+extern __thread tcache_t tc_tls __attribute__((tls_model("initial-exec")));
+
+bool tcache_boot(void);
+/* Slow paths; the allocator is initialised and tc set up (tcache_get). */
+void *tcache_alloc_slow(tcache_t *tc, unsigned ind);
+void tcache_free_slow(tcache_t *tc, void *p, uintptr_t entry);
+/* Sets up the calling thread's cache if it has none yet. */
+tcache_t *tcache_get(void);
+/* Returns every cached block to its arena. */
+void tcache_flush(tcache_t *tc);
+/* Enables/disables the calling thread's cache (thread.tcache.enabled). */
+void tcache_set_enabled(tcache_t *tc, bool on);
+/* The calling thread's arena (for non-cached allocation). */
+arena_t *tcache_arena(tcache_t *tc);
+void tcache_set_arena(tcache_t *tc, arena_t *a);
+/* Explicit caches for MALLOCX_TCACHE(ind). */
+tcache_t *tcache_create_explicit(unsigned *ind);
+tcache_t *tcache_explicit(unsigned ind);
+bool tcache_destroy_explicit(unsigned ind);
+/* Bytes ever allocated / freed by a thread (thread.allocated). */
+uint64_t tcache_allocated(const tcache_t *tc);
+uint64_t tcache_deallocated(const tcache_t *tc);
+
+/* Fast paths: pop/push, nothing else. The callers (api) fall back to the
+ * slow paths above when these return NULL / false. */
+static inline void *tcache_alloc_fast(tcache_t *tc, unsigned ind) {
+    tbin_t *b = &tc->bins[ind];
+    if (likely(b->ncached)) {
+        b->nalloc++;
+        return b->stack[--b->ncached];
+    }
+    return NULL;
+}
+
+static inline bool tcache_free_fast(tcache_t *tc, void *p, size_t ind) {
+    if (likely(ind < TC_NBINS)) {
+        tbin_t *b = &tc->bins[ind];
+        if (likely(b->ncached < b->max)) {
+            b->nfree++;
+            b->stack[b->ncached++] = p;
+            return true;
+        }
+    }
+    return false;
+}
+
+void tcache_prefork(void);
+void tcache_postfork_parent(void);
+void tcache_postfork_child(void);
+#endif
