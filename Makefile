@@ -19,14 +19,15 @@ LIB_A  := $(BUILD)/libmosaic.a
 # Same allocator with only the mosaic_* names: for sanitizer builds of test
 # code, where the sanitizer runtime owns malloc/free.
 LIB_P  := $(BUILD)/libmosaic_prefixed.a
-OBJ_P  := $(filter-out $(BUILD)/obj/api.o,$(OBJ)) $(BUILD)/obj/api_prefixed.o
+OBJ_P  := $(patsubst src/%.c,$(BUILD)/obj-p/%.o,$(SRC))
 
 .PHONY: all lib clean test demo tsan
 all: lib $(BUILD)/mosaic-run
 
 lib: $(LIB_SO) $(LIB_A) $(LIB_P)
 
-$(BUILD)/obj/api_prefixed.o: src/api.c $(HDR) | $(BUILD)/obj
+$(BUILD)/obj-p/%.o: src/%.c $(HDR) | $(BUILD)/obj
+	@mkdir -p $(BUILD)/obj-p
 	$(CC) $(CFLAGS) -DMOSAIC_PREFIX_ONLY -c $< -o $@
 
 $(LIB_P): $(OBJ_P)
