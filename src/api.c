@@ -194,8 +194,13 @@ static void *api_ralloc(void *p, size_t size, size_t align, bool zero, tcache_t 
 /* ---- C / POSIX ---- */
 EXPORT void *mosaic_malloc(size_t size) {
     if (likely(size <= SC_LOOKUP_MAX)) {
-        void *p = tcache_alloc_fast(&tc_tls, sc_lookup[(size + 15) >> 4]);
-        if (likely(p != NULL)) return p;
+        tbin_t *b = &tc_tls.bins[sc_lookup[(size + 15) >> 4]];
+        uint32_t n = b->ncached;
+        if (likely(n != 0)) {
+            b->ncached = n - 1;
+            b->nalloc++;
+            return b->stack[n - 1];
+        }
     }
     return api_malloc_slow(size);
 }
