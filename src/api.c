@@ -45,14 +45,14 @@ static inline bool api_ready(void) {
 static NOINLINE bool api_init(void) {
     if (api_ready()) return true;
     if (__atomic_load_n(&init_state, __ATOMIC_RELAXED) == INIT_BUSY &&
-        pthread_equal(init_owner, pthread_self()))
+        __atomic_load_n(&init_owner, __ATOMIC_RELAXED) == pthread_self())
         return false; /* something we called during init allocated: refuse */
     pthread_mutex_lock(&init_lock);
     if (init_state == INIT_DONE) {
         pthread_mutex_unlock(&init_lock);
         return true;
     }
-    init_owner = pthread_self();
+    __atomic_store_n(&init_owner, pthread_self(), __ATOMIC_RELAXED);
     __atomic_store_n(&init_state, INIT_BUSY, __ATOMIC_RELAXED);
     if (!os_init()) fmt_fatal("unsupported page size (Mosaic needs 4 KiB pages)");
     conf_init();
@@ -73,14 +73,12 @@ static void api_prefork(void) {
     if (!api_ready()) return;
     tcache_prefork();
     arena_prefork();
-    extent_records_prefork();
     base_prefork();
 }
 
 static void api_postfork_parent(void) {
     if (!api_ready()) return;
     base_postfork_parent();
-    extent_records_postfork_parent();
     arena_postfork_parent();
     tcache_postfork_parent();
 }
@@ -88,7 +86,6 @@ static void api_postfork_parent(void) {
 static void api_postfork_child(void) {
     if (!api_ready()) return;
     base_postfork_child();
-    extent_records_postfork_child();
     arena_postfork_child();
     tcache_postfork_child();
 }

@@ -10,25 +10,22 @@
 #define PA_CHUNK ((size_t)2 << 20)
 #define PA_SCAN 8 /* list entries examined for the lowest address */
 
-/* ---- extent records: recycled through a free list (ext_rec_lock) ---- */
-static mutex_t ext_rec_lock = MUTEX_INITIALIZER;
-static extent_t *ext_rec_free;
-
-static extent_t *extent_record_new(void) {
-    mutex_lock(&ext_rec_lock);
-    extent_t *e = ext_rec_free;
-    if (e) ext_rec_free = e->next;
-    mutex_unlock(&ext_rec_lock);
-    if (e) memset(e, 0, sizeof(*e));
-    else e = base_alloc(sizeof(extent_t), 64);
+/* ---- extent records: recycled within their pa (pa lock) ---- */
+static extent_t *extent_record_new(pa_t *pa) {
+    extent_t *e = pa->rec_free;
+    if (e) {
+        pa->rec_free = e->next;
+        memset((char *)e + offsetof(extent_t, addr), 0, sizeof(*e) - offsetof(extent_t, addr));
+        return e;
+    }
+    e = base_alloc(sizeof(extent_t), 64);
+    if (e) e->pa = pa;
     return e;
 }
 
-static void extent_record_free(extent_t *e) {
-    mutex_lock(&ext_rec_lock);
-    e->next = ext_rec_free;
-    ext_rec_free = e;
-    mutex_unlock(&ext_rec_lock);
+static void extent_record_free(pa_t *pa, extent_t *e) {
+    e->next = pa->rec_free;
+    pa->rec_free = e;
 }
 
 /* ---- pagemap registration ---- */
@@ -129,11 +126,10 @@ static extent_t *extent_split(pa_t *pa, extent_t *e, size_t size_a) {
     if (!hooks_is_default(h) &&
         hooks_split(h, (void *)e->addr, e->size, size_a, e->size - size_a, pa->ind))
         return NULL;
-    extent_t *b = extent_record_new();
+    extent_t *b = extent_record_new(pa);
     if (!b) return NULL;
     b->addr = e->addr + size_a;
     b->size = e->size - size_a;
-    b->pa = pa;
     b->state = e->state;
     b->zeroed = e->zeroed;
     b->tstamp = e->tstamp;
@@ -157,13 +153,15 @@ static bool extent_merge(pa_t *pa, extent_t *a, extent_t *b) {
     if (a_last != a->addr) pm_put(a_last, 0);
     if (b_first != ext_last(a)) pm_put(b_first, 0);
     pm_put(ext_last(a), pm_entry(a, false, 0));
-    extent_record_free(b);
+    extent_record_free(pa, b);
     return true;
 }
 
+/* A neighbour may belong to another arena: only its (immutable) pa field is
+ * read before we know it is ours and so protected by our lock. */
 static bool pa_mergeable(pa_t *pa, uintptr_t v, unsigned state) {
     extent_t *n = pm_extent(v);
-    return v && pm_szind1(v) == 0 && n->state == state && n->pa == pa;
+    return v && pm_szind1(v) == 0 && n->pa == pa && n->state == state;
 }
 
 /* Puts a free extent into the set of `state`, coalescing with neighbours. */
@@ -174,7 +172,7 @@ static void pa_insert(pa_t *pa, extent_t *e, unsigned state, uint64_t now) {
     e->slab = false;
     ext_reg_free(e);
     if (e->addr >= OS_PAGE) {
-        uintptr_t v = pagemap_lookup((void *)(e->addr - OS_PAGE));
+        uintptr_t v = pagemap_lookup_acquire((void *)(e->addr - OS_PAGE));
         extent_t *l = pm_extent(v);
         if (pa_mergeable(pa, v, state) && l->addr + l->size == e->addr) {
             eset_remove(s, l, lru);
@@ -182,7 +180,7 @@ static void pa_insert(pa_t *pa, extent_t *e, unsigned state, uint64_t now) {
             else eset_insert(s, l, lru);
         }
     }
-    uintptr_t v = pagemap_lookup((void *)(e->addr + e->size));
+    uintptr_t v = pagemap_lookup_acquire((void *)(e->addr + e->size));
     extent_t *r = pm_extent(v);
     if (pa_mergeable(pa, v, state) && r->addr == e->addr + e->size) {
         eset_remove(s, r, lru);
@@ -240,7 +238,7 @@ static bool pa_map_new(pa_t *pa, size_t size, size_t align) {
     bool zero;
     void *p = hooks_alloc(h, chunk, chunk_align, &zero, pa->ind);
     if (!p) return false;
-    extent_t *e = pagemap_prepare((uintptr_t)p, chunk) ? extent_record_new() : NULL;
+    extent_t *e = pagemap_prepare((uintptr_t)p, chunk) ? extent_record_new(pa) : NULL;
     if (!e) {
         if (dflt) os_unmap(p, chunk);
         else hooks_dalloc(h, p, chunk, pa->ind);
@@ -248,7 +246,6 @@ static bool pa_map_new(pa_t *pa, size_t size, size_t align) {
     }
     e->addr = (uintptr_t)p;
     e->size = chunk;
-    e->pa = pa;
     e->zeroed = zero;
     pa->mapped_total += chunk;
     pa_insert(pa, e, zero ? EXT_RETAINED : EXT_DIRTY, os_now_ns());
@@ -279,7 +276,7 @@ static void pa_release_retained(pa_t *pa, bool destroy) {
                 pm_put(e->addr, 0);
                 pm_put(ext_last(e), 0);
                 pa->mapped_total -= e->size;
-                extent_record_free(e);
+                extent_record_free(pa, e);
             }
             e = next;
         }
@@ -398,7 +395,7 @@ bool pa_grow(pa_t *pa, extent_t *e, size_t newsize, unsigned szind, bool zero) {
     mutex_lock(&pa->lock);
     uintptr_t end = e->addr + e->size;
     size_t need = newsize - e->size;
-    uintptr_t v = pagemap_lookup((void *)end);
+    uintptr_t v = pagemap_lookup_acquire((void *)end);
     extent_t *r = pm_extent(v);
     if (!v || pm_szind1(v) != 0 || r->pa != pa || r->addr != end || r->state == EXT_ACTIVE ||
         r->size < need) {
@@ -432,7 +429,7 @@ bool pa_grow(pa_t *pa, extent_t *e, size_t newsize, unsigned szind, bool zero) {
     if (old_last != e->addr) pm_put(old_last, 0);
     if (r->addr != ext_last(e)) pm_put(r->addr, 0);
     ext_reg_active(e);
-    extent_record_free(r);
+    extent_record_free(pa, r);
     pa->active_pages += need >> OS_PAGE_SHIFT;
     mutex_unlock(&pa->lock);
     if (zero && !rz) memset((void *)end, 0, need);
@@ -515,6 +512,3 @@ void pa_stats_read(pa_t *pa, pa_stats_t *out) {
 void pa_prefork(pa_t *pa) { mutex_prefork(&pa->lock); }
 void pa_postfork_parent(pa_t *pa) { mutex_postfork_parent(&pa->lock); }
 void pa_postfork_child(pa_t *pa) { mutex_postfork_child(&pa->lock); }
-void extent_records_prefork(void) { mutex_prefork(&ext_rec_lock); }
-void extent_records_postfork_parent(void) { mutex_postfork_parent(&ext_rec_lock); }
-void extent_records_postfork_child(void) { mutex_postfork_child(&ext_rec_lock); }

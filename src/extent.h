@@ -28,9 +28,10 @@ enum { EXT_ACTIVE = 0, EXT_DIRTY = 1, EXT_MUZZY = 2, EXT_RETAINED = 3 };
 
 typedef struct extent_s extent_t;
 struct extent_s {
+    struct pa_s *pa;          /* owner, set once: records are recycled only
+                                 within their pa, so other arenas may read it */
     uintptr_t addr;
     size_t size;              /* bytes, a page multiple */
-    struct pa_s *pa;          /* owner: memory always returns here */
     extent_t *next, *prev;    /* free-set list (pa lock) or bin slab list (bin lock) */
     extent_t *lru_next, *lru_prev; /* decay order for dirty/muzzy (pa lock) */
     uint64_t tstamp;          /* ns when it entered its free state (pa lock) */
@@ -57,6 +58,7 @@ typedef struct pa_s {
     unsigned ind;                 /* arena index, passed to hooks */
     extent_hooks_t *hooks;        /* atomic pointer; replaced via mallctl */
     eset_t dirty, muzzy, retained;
+    extent_t *rec_free;           /* recycled extent records of this pa */
     ssize_t dirty_decay_ms;       /* atomic */
     ssize_t muzzy_decay_ms;       /* atomic */
     uint64_t next_decay_ns;
@@ -95,7 +97,4 @@ void pa_stats_read(pa_t *pa, pa_stats_t *out);
 void pa_prefork(pa_t *pa);
 void pa_postfork_parent(pa_t *pa);
 void pa_postfork_child(pa_t *pa);
-void extent_records_prefork(void);
-void extent_records_postfork_parent(void);
-void extent_records_postfork_child(void);
 #endif

@@ -34,6 +34,14 @@ static inline uintptr_t pagemap_lookup(const void *p) {
     return __atomic_load_n(&leaf[(a >> OS_PAGE_SHIFT) & PM_MASK], __ATOMIC_RELAXED);
 }
 
+/* For readers that dereference the record of an extent they do not own. */
+static inline uintptr_t pagemap_lookup_acquire(const void *p) {
+    uintptr_t a = (uintptr_t)p;
+    uintptr_t *leaf = __atomic_load_n(&pm_root[(a >> PM_LEAF_SHIFT) & PM_MASK], __ATOMIC_ACQUIRE);
+    if (unlikely(!leaf)) return 0;
+    return __atomic_load_n(&leaf[(a >> OS_PAGE_SHIFT) & PM_MASK], __ATOMIC_ACQUIRE);
+}
+
 static inline void *pm_extent(uintptr_t entry) { return (void *)(entry & PM_PTR_MASK); }
 static inline unsigned pm_szind1(uintptr_t entry) { return (unsigned)(entry >> PM_SZ_SHIFT); }
 static inline bool pm_is_slab(uintptr_t entry) { return entry & 1; }
