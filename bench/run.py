@@ -1,0 +1,1411 @@
+#!/usr/bin/env python3
+"""Mosaic benchmark runner (issue 3).  Python 3 standard library only.
+
+Runs the programs of bench/ under Mosaic (LD_PRELOAD=build/libmosaic.so), the
+system allocator (no preload) and each of jemalloc, mimalloc and tcmalloc that
+is installed; alternates allocators run by run; repeats; reports medians of
+wall time, user+system CPU time and peak RSS with ratios to the best allocator
+and geometric means.
+
+Sub-commands:
+  demo      short run of the whole suite, table on the terminal (make demo)
+  run       the suite: bench/out/results.csv and tables
+  ipc       instructions per malloc+free pair (valgrind --tool=callgrind)
+  scaling   thread scaling of larson and prodcons: bench/out/scaling.csv
+  report    chart(s) and bench/RESULTS.md from the CSVs already in bench/out
+  all       run + ipc + scaling + report (make bench)
+  list      list benchmarks and allocators found
+
+Every number in the outputs comes from a measurement of this run; nothing is
+hard-coded.  Each program checks its objects and prints a checksum, and the
+runner verifies that the checksum is the same under every allocator and that
+the preloaded library really provides malloc (dladdr), so a broken preload or
+a corrupting allocator shows up as a failed run, not as a fast one.
+"""
+
+import argparse
+import csv
+import datetime
+import fnmatch
+import json
+import math
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+# --------------------------------------------------------------------------
+# Allocators
+
+PEERS = ["jemalloc", "mimalloc", "tcmalloc"]
+ALLOC_ORDER = ["mosaic", "system"] + PEERS
+
+# name -> (Debian package, file names to look for)
+PEER_LIBS = {
+    "jemalloc": ("libjemalloc2", ["libjemalloc.so.2"]),
+    "mimalloc": ("libmimalloc2.0", ["libmimalloc.so.2", "libmimalloc.so.2.*"]),
+    "tcmalloc": ("libtcmalloc-minimal4", ["libtcmalloc_minimal.so.4",
+                                          "libtcmalloc_minimal.so.4.*"]),
+}
+
+
+def lib_dirs():
+    dirs = []
+    multiarch = None
+    try:
+        multiarch = subprocess.run(["gcc", "-print-multiarch"], capture_output=True,
+                                   text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    if not multiarch:
+        multiarch = "%s-linux-gnu" % platform.machine()
+    for d in ["/usr/lib/" + multiarch, "/lib/" + multiarch, "/usr/lib64", "/usr/lib",
+              "/usr/local/lib"]:
+        if os.path.isdir(d) and d not in dirs:
+            dirs.append(d)
+    return dirs
+
+
+def find_peer(name):
+    _, patterns = PEER_LIBS[name]
+    for d in lib_dirs():
+        for pat in patterns:
+            if any(c in pat for c in "*?["):
+                try:
+                    hits = sorted(f for f in os.listdir(d) if fnmatch.fnmatch(f, pat))
+                except OSError:
+                    hits = []
+                if hits:
+                    return os.path.join(d, hits[0])
+            elif os.path.exists(os.path.join(d, pat)):
+                return os.path.join(d, pat)
+    return None
+
+
+def pkg_version(pkg):
+    try:
+        r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg],
+                           capture_output=True, text=True, timeout=10)
+        return r.stdout.strip() if r.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def install_peers(missing, log):
+    """As root with apt-get, installs the Debian packages of missing peers."""
+    pkgs = [PEER_LIBS[m][0] for m in missing]
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        log("missing allocators: %s (as root this runner would install: apt-get install %s);"
+            " comparing what is installed" % (", ".join(missing), " ".join(pkgs)))
+        return
+    log("installing %s with apt-get ..." % " ".join(pkgs))
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], env=env, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    r = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + pkgs,
+                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        log("apt-get install failed (%s); comparing what is installed" %
+            r.stderr.strip().splitlines()[-1:] if r.stderr else "")
+
+
+class Alloc:
+    def __init__(self, name, lib, version):
+        self.name = name
+        self.lib = lib          # path for LD_PRELOAD, or None for the system one
+        self.version = version
+
+    def env(self):
+        env = dict(os.environ)
+        env.pop("LD_PRELOAD", None)
+        if self.lib:
+            env["LD_PRELOAD"] = self.lib
+        return env
+
+    def lib_matches(self, provider):
+        """Whether the shared object that provides malloc is the right one."""
+        if self.lib is None:
+            return os.path.basename(provider).startswith("libc.so")
+        try:
+            return os.path.realpath(provider) == os.path.realpath(self.lib)
+        except OSError:
+            return False
+
+
+def git_describe():
+    try:
+        rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "src",
+                                "include"], capture_output=True, text=True,
+                               timeout=10).stdout.strip()
+        return rev + ("+uncommitted changes in src/" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def discover(args, log):
+    """Returns ({name: Alloc} usable, {name: reason} unusable)."""
+    wanted = args.alloc
+    found, skipped = {}, {}
+    missing = [p for p in PEERS if p in wanted and not find_peer(p)]
+    if missing and not args.no_install:
+        install_peers(missing, log)
+    elif missing:
+        log("missing allocators: %s (--no-install given)" % ", ".join(missing))
+    for name in ALLOC_ORDER:
+        if name not in wanted:
+            continue
+        if name == "system":
+            libc = os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else ""
+            found[name] = Alloc(name, None, libc or "libc")
+        elif name == "mosaic":
+            lib = os.path.join(args.build_abs, "libmosaic.so")
+            if os.path.exists(lib):
+                found[name] = Alloc(name, lib, "git " + git_describe())
+            else:
+                skipped[name] = "%s not found (make lib)" % lib
+        else:
+            lib = find_peer(name)
+            if lib:
+                found[name] = Alloc(name, lib, pkg_version(PEER_LIBS[name][0]))
+            else:
+                skipped[name] = "not installed (Debian package %s)" % PEER_LIBS[name][0]
+    # Probe: the preload must load, run, and really provide malloc.
+    probe = os.path.join(args.bin, "pairs")
+    for name in list(found):
+        a = found[name]
+        r = run_once([probe, "-s", "64", "-n", "20000"], a.lib, 60)
+        if r["status"] != "ok":
+            skipped[name] = "probe run failed: %s %s" % (r["status"], r["stderr_tail"])
+            del found[name]
+        elif not a.lib_matches(r["kv"].get("malloc_lib", "")):
+            skipped[name] = ("LD_PRELOAD=%s does not provide malloc (malloc comes from %s)"
+                             % (a.lib, r["kv"].get("malloc_lib", "?")))
+            del found[name]
+    return found, skipped
+
+
+# --------------------------------------------------------------------------
+# Benchmarks.  Arguments are functions of (scale, threads); scale multiplies
+# the amount of work (iterations), never the working-set size.
+
+def n(x, scale, lo=1):
+    return str(max(lo, int(round(x * scale))))
+
+
+BENCHES = [
+    ("collatz", "collatz", lambda s, t: ["-t", t, "-n", n(300000, s, 1000)],
+     "T threads build Collatz sequences as linked lists of 16 B nodes, walk, free"),
+    ("linkedlist", "linkedlist", lambda s, t: ["-t", "1", "-n", "500000", "-i", n(6, s)],
+     "1 thread: build 500k-node list, walk, drop 1/3, insert 64 B nodes, walk, destroy"),
+    ("vector", "vector", lambda s, t: ["-t", "1", "-v", "10000", "-m", "20000", "-i", n(5, s)],
+     "1 thread: 10k vectors of int64 grown by realloc doubling up to 20k elements"),
+    ("larson", "larson", lambda s, t: ["-t", t, "-n", "5000", "-g", "4",
+                                       "-o", n(1000000, s, 1000)],
+     "T threads replace random slots (8-1000 B), 4 thread generations, 1/16 exchanged"),
+    ("prodcons", "prodcons", lambda s, t: ["-t", t, "-n", n(10000000, s, 10000)],
+     "T/2 producers malloc 16-256 B, T/2 consumers free them (SPSC rings)"),
+    ("churn-1t", "churn", lambda s, t: ["-t", "1", "-l", "20000", "-n", n(5000000, s, 1000)],
+     "1 thread: 8 B-1 KiB realistic size mix, 20k live, realloc/calloc/temporaries"),
+    ("churn-Nt", "churn", lambda s, t: ["-t", t, "-l", "20000", "-n", n(3000000, s, 1000)],
+     "same as churn-1t in T independent threads"),
+    ("large", "large", lambda s, t: ["-t", "1", "-n", n(400, s, 4), "-k", "4"],
+     "1 thread: 64 KiB-16 MiB blocks touched, grown 2x by realloc (<= 32 MiB), 4 kept"),
+    ("falseshare", "falseshare", lambda s, t: ["-t", t, "-o", "8", "-r", n(1000, s),
+                                               "-w", "20000"],
+     "cache-scratch: objects allocated by main, freed and re-allocated by T writers"),
+    ("frag", "frag", lambda s, t: ["-n", "1000000", "-f", "90"],
+     "1M objects 16-128 B, free 90%, refill with 129-512, 513-2048, 16-128 B"),
+]
+BENCH_NAMES = [b[0] for b in BENCHES]
+
+SCALING = [
+    # Total work and (for larson) total working set fixed, split over the
+    # threads, so the throughput differences are about concurrency alone.
+    ("larson", "larson",
+     lambda s, t: ["-t", str(t), "-n", str(max(100, 10000 // t)), "-g", "4",
+                   "-o", n(2000000.0 / t, s, 100)]),
+    ("prodcons", "prodcons", lambda s, t: ["-t", str(t), "-n", n(10000000, s, 10000)]),
+]
+
+IPC_SIZES = [16, 64, 256, 1024]
+IPC_MODES = ["pair", "batch"]
+
+
+# --------------------------------------------------------------------------
+# Running one program
+
+SPAWN = None  # path of build/bench/spawn, set in main()
+
+
+def run_once(argv, preload, timeout):
+    """Runs argv (with LD_PRELOAD=preload if given) under bench/spawn, which
+    measures wall, user and system time and peak RSS; parses the RESULT line."""
+    out = tempfile.TemporaryFile()
+    err = tempfile.TemporaryFile()
+    fd, statpath = tempfile.mkstemp(prefix="mosaic-bench-")
+    os.close(fd)
+    res = {"wall": float("nan"), "user": float("nan"), "sys": float("nan"),
+           "maxrss_kb": 0, "status": "ok", "kv": {}, "stderr_tail": "", "stdout": ""}
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    cmd = [SPAWN, "-t", str(int(math.ceil(timeout))), "-o", statpath]
+    if preload:
+        cmd += ["-p", preload]
+    cmd += ["--"] + argv
+    try:
+        p = subprocess.run(cmd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                           timeout=timeout + 30)
+        rc = p.returncode
+    except subprocess.TimeoutExpired:
+        rc = -1
+    except OSError as e:
+        res["status"] = "cannot-run"
+        res["stderr_tail"] = str(e)
+        os.unlink(statpath)
+        return res
+    st = {}
+    try:
+        with open(statpath) as f:
+            for tok in f.read().split():
+                k, _, v = tok.partition("=")
+                st[k] = v
+    finally:
+        os.unlink(statpath)
+    out.seek(0)
+    err.seek(0)
+    stdout = out.read().decode("utf-8", "replace")
+    stderr = err.read().decode("utf-8", "replace")
+    out.close()
+    err.close()
+    res["stdout"] = stdout
+    res["stderr_tail"] = " | ".join(stderr.strip().splitlines()[-3:])[-300:]
+    if rc != 0 or "status" not in st:
+        res["status"] = "spawn-failed"
+        return res
+    res["wall"] = float(st["wall"])
+    res["user"] = float(st["user"])
+    res["sys"] = float(st["sys"])
+    res["maxrss_kb"] = int(st["maxrss_kb"])
+    for line in stdout.splitlines():
+        if line.startswith("RESULT "):
+            for tok in line.split()[1:]:
+                if "=" in tok:
+                    k, v = tok.split("=", 1)
+                    res["kv"][k] = v
+    status = st["status"]
+    if status == "timeout":
+        res["status"] = "timeout"
+    elif status.startswith("signal:"):
+        res["status"] = "signal-" + status.split(":")[1]
+    elif status != "exit:0":
+        res["status"] = "exit-" + status.split(":")[1]
+    elif "secs" not in res["kv"]:
+        res["status"] = "no-result"
+    elif res["kv"].get("errors", "0") != "0":
+        res["status"] = "corrupt"
+    return res
+
+
+# --------------------------------------------------------------------------
+# Progress
+
+class Progress:
+    def __init__(self, total, label):
+        self.total = total
+        self.done = 0
+        self.label = label
+        self.t0 = time.time()
+        self.tty = sys.stderr.isatty()
+
+    def step(self, text):
+        self.done += 1
+        el = time.time() - self.t0
+        eta = el / self.done * (self.total - self.done)
+        line = "[%s %*d/%d %3.0f%% eta %s] %s" % (
+            self.label, len(str(self.total)), self.done, self.total,
+            100.0 * self.done / self.total, fmt_dur(eta), text)
+        if self.tty:
+            cols = shutil.get_terminal_size((100, 20)).columns
+            sys.stderr.write("\r\033[K" + line[:cols - 1])
+            if self.done == self.total:
+                sys.stderr.write("\n")
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def note(self, text):
+        if self.tty:
+            sys.stderr.write("\r\033[K")
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+
+def fmt_dur(s):
+    s = int(s + 0.5)
+    return "%d:%02d" % (s // 60, s % 60)
+
+
+def log(msg):
+    sys.stderr.write("bench: " + msg + "\n")
+    sys.stderr.flush()
+
+
+# --------------------------------------------------------------------------
+# The suite
+
+RESULT_FIELDS = ["bench", "alloc", "rep", "threads", "status", "wall_s", "user_s",
+                 "sys_s", "cpu_s", "maxrss_kb", "secs", "metric", "unit", "check",
+                 "malloc_lib", "extra", "argv"]
+
+
+def run_suite(args, allocs, benches, reps, scale, csv_path):
+    """Runs benches x allocs x reps, alternating allocators run by run."""
+    threads = str(args.threads)
+    rows = []
+    total = len(benches) * len(allocs) * reps
+    prog = Progress(total, "suite")
+    names = list(allocs)
+    failed_hard = set()
+    for rep in range(reps):
+        for b in benches:
+            name, exe, argf, _ = b
+            argv = [os.path.join(args.bin, exe)] + argf(scale, threads)
+            # Rotate the order every repetition so no allocator always runs
+            # first (cold caches, CPU frequency) or last.
+            k = (rep + BENCH_NAMES.index(name)) % len(names)
+            order = names[k:] + names[:k]
+            for an in order:
+                a = allocs[an]
+                if (name, an) in failed_hard:
+                    prog.step("%-11s %-9s skipped (timed out before)" % (name, an))
+                    continue
+                r = run_once(argv, a.lib, args.timeout)
+                kv = r["kv"]
+                if r["status"] == "ok" and not a.lib_matches(kv.get("malloc_lib", "")):
+                    r["status"] = "wrong-lib"
+                if r["status"] == "timeout":
+                    failed_hard.add((name, an))
+                row = {
+                    "bench": name, "alloc": an, "rep": rep + 1,
+                    "threads": kv.get("threads", threads if name not in
+                                      ("linkedlist", "vector", "churn-1t", "large", "frag")
+                                      else "1"),
+                    "status": r["status"], "wall_s": "%.6f" % r["wall"],
+                    "user_s": "%.6f" % r["user"], "sys_s": "%.6f" % r["sys"],
+                    "cpu_s": "%.6f" % (r["user"] + r["sys"]),
+                    "maxrss_kb": r["maxrss_kb"], "secs": kv.get("secs", ""),
+                    "metric": kv.get("metric", ""), "unit": kv.get("unit", ""),
+                    "check": kv.get("check", ""), "malloc_lib": kv.get("malloc_lib", ""),
+                    "extra": json.dumps({k: v for k, v in kv.items() if k not in (
+                        "bench", "secs", "metric", "unit", "check", "malloc_lib",
+                        "errors")}, sort_keys=True),
+                    "argv": " ".join(shlex.quote(x) for x in
+                                     ["bench/" + os.path.basename(argv[0])] + argv[1:]),
+                }
+                rows.append(row)
+                if r["status"] == "ok":
+                    prog.step("%-11s %-9s rep %d/%d  %7.3f s  %7.1f MiB" % (
+                        name, an, rep + 1, reps, r["wall"], r["maxrss_kb"] / 1024.0))
+                else:
+                    prog.step("%-11s %-9s rep %d/%d  FAILED: %s" % (
+                        name, an, rep + 1, reps, r["status"]))
+                    prog.note("  %s under %s: %s; %s" % (name, an, r["status"],
+                                                        r["stderr_tail"]))
+    write_csv(csv_path, RESULT_FIELDS, rows)
+    return rows
+
+
+def write_csv(path, fields, rows):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        for r in rows:
+            w.writerow(r)
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def geomean(xs):
+    xs = [x for x in xs if x > 0 and not math.isnan(x)]
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
+
+
+def summarize(rows):
+    """-> benches, allocs, {(bench, alloc): stats}, problems."""
+    benches, allocs = [], []
+    groups = {}
+    for r in rows:
+        if r["bench"] not in benches:
+            benches.append(r["bench"])
+        if r["alloc"] not in allocs:
+            allocs.append(r["alloc"])
+        groups.setdefault((r["bench"], r["alloc"]), []).append(r)
+    allocs.sort(key=lambda a: ALLOC_ORDER.index(a) if a in ALLOC_ORDER else 99)
+    stats = {}
+    problems = []
+    for (b, a), rs in groups.items():
+        ok = [r for r in rs if r["status"] == "ok"]
+        bad = [r["status"] for r in rs if r["status"] != "ok"]
+        if bad:
+            problems.append("%s under %s: %d of %d runs failed (%s)" % (
+                b, a, len(bad), len(rs), ", ".join(sorted(set(bad)))))
+        if not ok:
+            stats[(b, a)] = None
+            continue
+        metric = [float(r["metric"]) for r in ok if r["metric"]]
+        extra = [json.loads(r["extra"]) for r in ok]
+        st = {
+            "n": len(ok),
+            "wall": median([float(r["wall_s"]) for r in ok]),
+            "cpu": median([float(r["cpu_s"]) for r in ok]),
+            "rss": median([float(r["maxrss_kb"]) for r in ok]) / 1024.0,
+            "metric": median(metric),
+            "unit": ok[0]["unit"],
+            "checks": sorted(set(r["check"] for r in ok)),
+            "threads": ok[0]["threads"],
+            "argv": ok[0]["argv"],
+            "wall_min": min(float(r["wall_s"]) for r in ok),
+            "wall_max": max(float(r["wall_s"]) for r in ok),
+        }
+        for key in ("peak_ratio", "final_ratio", "live_peak", "rss_final", "live_final"):
+            vals = [float(e[key]) for e in extra if key in e]
+            if vals:
+                st[key] = median(vals)
+        stats[(b, a)] = st
+    # The checksum must not depend on the allocator.
+    for b in benches:
+        checks = {}
+        for a in allocs:
+            st = stats.get((b, a))
+            if st:
+                for c in st["checks"]:
+                    checks.setdefault(c, []).append(a)
+        if len(checks) > 1:
+            problems.append("%s: checksums differ between allocators: %s" % (
+                b, "; ".join("%s: %s" % (c, ",".join(v)) for c, v in checks.items())))
+    return benches, allocs, stats, problems
+
+
+def ratio_table(benches, allocs, stats, key):
+    """{bench: {alloc: (value, ratio)}} and {alloc: geomean ratio}."""
+    table = {}
+    for b in benches:
+        vals = {a: stats[(b, a)][key] for a in allocs if stats.get((b, a))}
+        best = min(vals.values()) if vals else float("nan")
+        table[b] = {a: (v, v / best if best > 0 else float("nan")) for a, v in vals.items()}
+    gm = {}
+    for a in allocs:
+        rs = [table[b][a][1] for b in benches if a in table[b]]
+        gm[a] = (geomean(rs), len(rs))
+    return table, gm
+
+
+def fmt_val(v, key):
+    if key == "rss":
+        return "%.1f" % v if v < 100 else "%.0f" % v
+    return "%.3f" % v if v < 10 else "%.2f" % v if v < 100 else "%.1f" % v
+
+
+def text_table(benches, allocs, stats, key, title):
+    table, gm = ratio_table(benches, allocs, stats, key)
+    head = ["benchmark"] + allocs
+    lines = []
+    rows = []
+    for b in benches:
+        cells = [b]
+        for a in allocs:
+            if a in table[b]:
+                v, r = table[b][a]
+                cells.append("%s %s%.2fx" % (fmt_val(v, key), "*" if r == 1.0 else " ", r))
+            else:
+                cells.append("FAIL")
+        rows.append(cells)
+    rows.append(["geomean ratio"] + [
+        ("%.2fx" % gm[a][0]) + ("" if gm[a][1] == len(benches) else " (%d/%d)" % (
+            gm[a][1], len(benches))) for a in allocs])
+    widths = [max(len(str(r[i])) for r in [head] + rows) for i in range(len(head))]
+    lines.append(title)
+    lines.append("  ".join(h.ljust(widths[i]) if i == 0 else h.rjust(widths[i])
+                           for i, h in enumerate(head)))
+    lines.append("  ".join("-" * w for w in widths))
+    for k, r in enumerate(rows):
+        if k == len(rows) - 1:
+            lines.append("  ".join("-" * w for w in widths))
+        lines.append("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i])
+                               for i, c in enumerate(r)))
+    return "\n".join(lines)
+
+
+def print_summary(rows, reps):
+    benches, allocs, stats, problems = summarize(rows)
+    print()
+    print(text_table(benches, allocs, stats, "wall",
+                     "Wall time, seconds (median of %d); x = ratio to the fastest, * = fastest"
+                     % reps))
+    print()
+    print(text_table(benches, allocs, stats, "cpu",
+                     "CPU time (user+sys), seconds (median of %d)" % reps))
+    print()
+    print(text_table(benches, allocs, stats, "rss",
+                     "Peak RSS, MiB (median of %d); x = ratio to the smallest" % reps))
+    if problems:
+        print()
+        print("PROBLEMS:")
+        for p in problems:
+            print("  " + p)
+    return benches, allocs, stats, problems
+
+
+# --------------------------------------------------------------------------
+# Instructions per malloc+free pair (callgrind)
+
+def callgrind_total(argv, env):
+    r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+                       + argv, env=env, capture_output=True, text=True, timeout=600)
+    for line in r.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.split("Collected :")[1].strip())
+    raise RuntimeError("callgrind gave no total (rc %d): %s" % (
+        r.returncode, " | ".join(r.stderr.strip().splitlines()[-3:])))
+
+
+def run_ipc(args, allocs, csv_path):
+    if not shutil.which("valgrind"):
+        log("valgrind not found (Debian package valgrind): skipping instruction counts")
+        return []
+    exe = os.path.join(args.bin, "pairs")
+    N = args.ipc_pairs
+    jobs = []
+    for mode in IPC_MODES:
+        jobs.append(("loop", mode, 64, None))  # loop overhead, with stub functions
+        for a in allocs:
+            for size in IPC_SIZES:
+                jobs.append((a, mode, size, allocs[a]))
+    prog = Progress(len(jobs), "ipc")
+    lock = threading.Lock()
+
+    def one(job):
+        name, mode, size, alloc = job
+        env = alloc.env() if alloc else Alloc("system", None, "").env()
+        m = mode if alloc else ("stub" if mode == "pair" else "stubbatch")
+        base = [exe, "-s", str(size), "-m", m]
+        try:
+            i1 = callgrind_total(base + ["-n", str(N)], env)
+            i2 = callgrind_total(base + ["-n", str(2 * N)], env)
+            per = (i2 - i1) / float(N)
+            status = "ok"
+        except (RuntimeError, subprocess.SubprocessError) as e:
+            i1 = i2 = 0
+            per = float("nan")
+            status = "failed: %s" % e
+        with lock:
+            prog.step("%-9s %-5s %5d B  %s" % (name, mode, size,
+                                               "%.1f instr/iteration" % per
+                                               if status == "ok" else status))
+        return {"alloc": name, "mode": mode, "size": size, "pairs": N, "ir_n": i1,
+                "ir_2n": i2, "per_iteration": "%.2f" % per, "status": status}
+
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as ex:
+        rows = list(ex.map(one, jobs))
+    loop = {r["mode"]: float(r["per_iteration"]) for r in rows if r["alloc"] == "loop"}
+    for r in rows:
+        if r["alloc"] != "loop":
+            r["loop_overhead"] = "%.2f" % loop.get(r["mode"], float("nan"))
+            r["per_pair"] = "%.2f" % (float(r["per_iteration"]) - loop.get(r["mode"],
+                                                                            float("nan")))
+        else:
+            r["loop_overhead"] = r["per_iteration"]
+            r["per_pair"] = ""
+    write_csv(csv_path, ["alloc", "mode", "size", "pairs", "ir_n", "ir_2n",
+                         "per_iteration", "loop_overhead", "per_pair", "status"], rows)
+    return rows
+
+
+def ipc_tables(rows, md=False):
+    allocs = []
+    for r in rows:
+        if r["alloc"] != "loop" and r["alloc"] not in allocs:
+            allocs.append(r["alloc"])
+    allocs.sort(key=lambda a: ALLOC_ORDER.index(a) if a in ALLOC_ORDER else 99)
+    out = []
+    for mode in IPC_MODES:
+        vals = {(r["alloc"], int(r["size"])): r for r in rows if r["mode"] == mode}
+        loop = [r for r in rows if r["mode"] == mode and r["alloc"] == "loop"]
+        title = {"pair": "malloc(n) then free, repeated (thread-cache hit)",
+                 "batch": "64 x malloc(n), then the 64 freed in order, repeated"}[mode]
+        head = ["allocator"] + ["%d B" % s for s in IPC_SIZES]
+        body = []
+        for a in allocs:
+            cells = [a]
+            for s in IPC_SIZES:
+                r = vals.get((a, s))
+                if r and r["status"] == "ok":
+                    cells.append("%.1f" % float(r["per_pair"]))
+                else:
+                    cells.append("FAIL")
+            body.append(cells)
+        note = ("loop overhead subtracted: %s instructions per iteration (same loop calling "
+                "empty functions)" % (loop[0]["per_iteration"] if loop else "?"))
+        out.append((mode, title, head, body, note))
+    if md:
+        s = []
+        for mode, title, head, body, note in out:
+            s.append("**%s** — %s; %s.\n" % (mode, title, note))
+            s.append(md_table(head, body))
+            s.append("")
+        return "\n".join(s)
+    s = []
+    for mode, title, head, body, note in out:
+        s.append("Instructions per malloc+free pair, %s: %s" % (mode, title))
+        s.append(plain_table(head, body))
+        s.append("(" + note + ")")
+        s.append("")
+    return "\n".join(s)
+
+
+def plain_table(head, body):
+    widths = [max(len(str(r[i])) for r in [head] + body) for i in range(len(head))]
+    lines = ["  ".join(str(h).ljust(widths[i]) if i == 0 else str(h).rjust(widths[i])
+                       for i, h in enumerate(head)),
+             "  ".join("-" * w for w in widths)]
+    for r in body:
+        lines.append("  ".join(str(c).ljust(widths[i]) if i == 0 else str(c).rjust(widths[i])
+                               for i, c in enumerate(r)))
+    return "\n".join(lines)
+
+
+def md_table(head, body, right=True):
+    lines = ["| " + " | ".join(head) + " |",
+             "|" + "|".join(["---"] + ["---:" if right else "---"] * (len(head) - 1)) + "|"]
+    for r in body:
+        lines.append("| " + " | ".join(str(c) for c in r) + " |")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
+# Thread scaling
+
+SCALING_FIELDS = ["bench", "alloc", "threads", "rep", "status", "wall_s", "cpu_s",
+                  "maxrss_kb", "metric", "unit", "argv"]
+
+
+def run_scaling(args, allocs, csv_path):
+    tlist = args.scaling_threads
+    reps = args.scaling_reps
+    names = list(allocs)
+    total = len(SCALING) * len(tlist) * len(names) * reps
+    prog = Progress(total, "scaling")
+    rows = []
+    for rep in range(reps):
+        for name, exe, argf in SCALING:
+            for t in tlist:
+                argv = [os.path.join(args.bin, exe)] + argf(args.scale, t)
+                k = (rep + t) % len(names)
+                for an in names[k:] + names[:k]:
+                    a = allocs[an]
+                    r = run_once(argv, a.lib, args.timeout)
+                    if r["status"] == "ok" and not a.lib_matches(
+                            r["kv"].get("malloc_lib", "")):
+                        r["status"] = "wrong-lib"
+                    rows.append({
+                        "bench": name, "alloc": an, "threads": t, "rep": rep + 1,
+                        "status": r["status"], "wall_s": "%.6f" % r["wall"],
+                        "cpu_s": "%.6f" % (r["user"] + r["sys"]),
+                        "maxrss_kb": r["maxrss_kb"], "metric": r["kv"].get("metric", ""),
+                        "unit": r["kv"].get("unit", ""),
+                        "argv": " ".join(["bench/" + exe] + argv[1:])})
+                    prog.step("%-8s %2d threads %-9s rep %d/%d  %s" % (
+                        name, t, an, rep + 1, reps,
+                        "%s %s" % (r["kv"].get("metric", "?"), r["kv"].get("unit", ""))
+                        if r["status"] == "ok" else "FAILED: " + r["status"]))
+    write_csv(csv_path, SCALING_FIELDS, rows)
+    return rows
+
+
+def scaling_summary(rows):
+    """{bench: {alloc: {threads: median metric}}}, thread list, units."""
+    data, units, tl = {}, {}, set()
+    for r in rows:
+        if r["status"] != "ok":
+            continue
+        t = int(r["threads"])
+        tl.add(t)
+        units[r["bench"]] = r["unit"]
+        data.setdefault(r["bench"], {}).setdefault(r["alloc"], {}).setdefault(
+            t, []).append(float(r["metric"]))
+    med = {b: {a: {t: median(v) for t, v in d2.items()} for a, d2 in d.items()}
+           for b, d in data.items()}
+    return med, sorted(tl), units
+
+
+def scaling_tables(rows, md=False):
+    med, tl, units = scaling_summary(rows)
+    out = []
+    for b in [s[0] for s in SCALING]:
+        if b not in med:
+            continue
+        allocs = sorted(med[b], key=lambda a: ALLOC_ORDER.index(a)
+                        if a in ALLOC_ORDER else 99)
+        head = ["allocator"] + ["%d thr" % t for t in tl]
+        body = []
+        for a in allocs:
+            base = med[b][a].get(tl[0])
+            cells = [a]
+            for t in tl:
+                v = med[b][a].get(t)
+                if v is None:
+                    cells.append("FAIL")
+                else:
+                    cells.append("%.2f" % v + (" (%.2fx)" % (v / base) if base and t != tl[0]
+                                               else ""))
+            body.append(cells)
+        title = "%s throughput, %s (median; in parentheses: relative to %d thread%s)" % (
+            b, units.get(b, ""), tl[0], "" if tl[0] == 1 else "s")
+        if md:
+            out.append("**%s**\n\n%s\n" % (title, md_table(head, body)))
+        else:
+            out.append(title + "\n" + plain_table(head, body) + "\n")
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------
+# Machine description
+
+def machine_info():
+    info = {}
+    info["nproc"] = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+        else os.cpu_count()
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    info["cpu"] = cpu or platform.processor() or platform.machine()
+    info["kernel"] = platform.release()
+    info["glibc"] = os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else ""
+    try:
+        with open("/proc/meminfo") as f:
+            kb = int(f.readline().split()[1])
+        info["memory"] = "%.1f GiB" % (kb / 1048576.0)
+    except (OSError, ValueError, IndexError):
+        info["memory"] = ""
+    try:
+        cc = os.environ.get("CC", "cc")
+        info["compiler"] = subprocess.run([cc, "--version"], capture_output=True,
+                                          text=True, timeout=10).stdout.splitlines()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        info["compiler"] = ""
+    try:
+        info["loadavg"] = open("/proc/loadavg").read().split()[:3]
+    except OSError:
+        info["loadavg"] = []
+    try:
+        info["thp"] = open("/sys/kernel/mm/transparent_hugepage/enabled").read().strip()
+    except OSError:
+        info["thp"] = ""
+    try:
+        info["valgrind"] = subprocess.run(["valgrind", "--version"], capture_output=True,
+                                          text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        info["valgrind"] = ""
+    return info
+
+
+# --------------------------------------------------------------------------
+# Charts (gnuplot) and RESULTS.md
+
+_TERMINAL = None
+
+
+def chart_terminal():
+    """('pngcairo', 'png') when gnuplot has it (readable anywhere), else svg."""
+    global _TERMINAL
+    if _TERMINAL is None:
+        _TERMINAL = ("svg", "svg")
+        if shutil.which("gnuplot"):
+            r = subprocess.run(["gnuplot", "-e", "set terminal"], capture_output=True,
+                               text=True, timeout=60)
+            if "pngcairo" in r.stdout + r.stderr:
+                _TERMINAL = ("pngcairo", "png")
+    return _TERMINAL
+
+
+def terminal_line(width, height):
+    term, _ = chart_terminal()
+    if term == "pngcairo":
+        return "set terminal pngcairo size %d,%d font 'sans,10' background '#ffffff'" % (
+            width, height)
+    return "set terminal svg size %d,%d dynamic font 'sans,11' background '#ffffff'" % (
+        width, height)
+
+
+def gnuplot(script, log_fn):
+    if not shutil.which("gnuplot"):
+        log_fn("gnuplot not found (Debian package gnuplot-nox): no chart")
+        return False
+    r = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        log_fn("gnuplot failed: %s" % r.stderr.strip()[-500:])
+        return False
+    return True
+
+
+def chart_suite(benches, allocs, stats, reps, path, outdir):
+    """Two stacked grouped-bar panels: wall time and peak RSS, as ratio to best."""
+    tw, gw = ratio_table(benches, allocs, stats, "wall")
+    tr, gr = ratio_table(benches, allocs, stats, "rss")
+    dat = os.path.join(outdir, "chart.dat")
+    with open(dat, "w") as f:
+        f.write("# bench " + " ".join(allocs) + " " + " ".join(a + "_rss" for a in allocs) + "\n")
+        for b in benches + ["geomean"]:
+            cells = [b]
+            for t, g in ((tw, gw), (tr, gr)):
+                for a in allocs:
+                    if b == "geomean":
+                        v = g[a][0]
+                    else:
+                        v = t[b][a][1] if a in t[b] else float("nan")
+                    cells.append("%.4f" % v if not math.isnan(v) else "NaN")
+            f.write(" ".join(cells) + "\n")
+    na = len(allocs)
+    colors = {"mosaic": "#d62728", "system": "#7f7f7f", "jemalloc": "#1f77b4",
+              "mimalloc": "#2ca02c", "tcmalloc": "#ff7f0e"}
+    plots_t = ", ".join(
+        "'%s' using %d:xtic(1) title '%s' lc rgb '%s'" % (dat, i + 2, a, colors.get(a, "#000000"))
+        for i, a in enumerate(allocs))
+    plots_r = ", ".join(
+        "'%s' using %d:xtic(1) title '%s' lc rgb '%s'" % (dat, na + i + 2, a,
+                                                         colors.get(a, "#000000"))
+        for i, a in enumerate(allocs))
+    script = """
+%(term)s
+set output '%(path)s'
+set multiplot layout 2,1
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.9 border -1
+set boxwidth 0.9
+set grid ytics
+set key outside top center horizontal
+set xtics rotate by -25 nomirror
+set logscale y 2
+set yrange [0.8:*]
+set ylabel 'x fastest (log)'
+set title 'Wall time relative to the fastest allocator per benchmark (median of %(reps)d; lower is better)'
+plot %(pt)s
+set title 'Peak RSS relative to the smallest (median of %(reps)d; lower is better)'
+set ylabel 'x smallest (log)'
+plot %(pr)s
+unset multiplot
+""" % {"path": path, "reps": reps, "pt": plots_t, "pr": plots_r,
+       "term": terminal_line(1100, 780)}
+    return gnuplot(script, log)
+
+
+def chart_scaling(rows, path, outdir):
+    med, tl, units = scaling_summary(rows)
+    if not med:
+        return False
+    colors = {"mosaic": "#d62728", "system": "#7f7f7f", "jemalloc": "#1f77b4",
+              "mimalloc": "#2ca02c", "tcmalloc": "#ff7f0e"}
+    parts = []
+    for b in [s[0] for s in SCALING]:
+        if b not in med:
+            continue
+        allocs = sorted(med[b], key=lambda a: ALLOC_ORDER.index(a)
+                        if a in ALLOC_ORDER else 99)
+        plots = []
+        for a in allocs:
+            dat = os.path.join(outdir, "scaling_%s_%s.dat" % (b, a))
+            with open(dat, "w") as f:
+                for t in tl:
+                    if t in med[b][a]:
+                        f.write("%d %.4f\n" % (t, med[b][a][t]))
+            plots.append("'%s' using 1:2 with linespoints lc rgb '%s' lw 2 pt 7 title '%s'"
+                         % (dat, colors.get(a, "#000000"), a))
+        parts.append("set title '%s: throughput vs threads (%s, median)'\nset ylabel '%s'\n"
+                     "plot %s\n" % (b, units.get(b, ""), units.get(b, ""), ", ".join(plots)))
+    script = """
+%s
+set output '%s'
+set multiplot layout 1,%d
+set logscale x 2
+set xtics (%s)
+set xlabel 'threads'
+set xrange [0.8:%d]
+set grid
+set key top right
+set yrange [0:*]
+%s
+unset multiplot
+""" % (terminal_line(1100, 420), path, len(parts), ", ".join(str(t) for t in tl),
+       int(max(tl) * 1.25) + 1,
+       "\n".join(parts))
+    return gnuplot(script, log)
+
+
+def md_ratio_table(benches, allocs, stats, key, unit):
+    table, gm = ratio_table(benches, allocs, stats, key)
+    head = ["benchmark"] + allocs
+    body = []
+    for b in benches:
+        cells = [b]
+        for a in allocs:
+            if a in table[b]:
+                v, r = table[b][a]
+                cell = "%s %s (%.2f×)" % (fmt_val(v, key), unit, r)
+                cells.append("**%s**" % cell if r == 1.0 else cell)
+            else:
+                cells.append("FAIL")
+        body.append(cells)
+    body.append(["**geomean of ratios**"] + [
+        "**%.2f×**" % gm[a][0] + ("" if gm[a][1] == len(benches) else
+                                  " (%d of %d)" % (gm[a][1], len(benches))) for a in allocs])
+    return md_table(head, body)
+
+
+def bar_section(benches, allocs, stats, ipc_rows):
+    """The bar of issue 3, evaluated from the measurements (mosaic vs peers)."""
+    if "mosaic" not in allocs:
+        return "Mosaic was not measured in this run, so the bar could not be checked.\n"
+    peers = [a for a in PEERS if a in allocs]
+    lines = []
+    tw, gw = ratio_table(benches, allocs, stats, "wall")
+    tr, gr = ratio_table(benches, allocs, stats, "rss")
+
+    def verdict(ok):
+        return "**met**" if ok else "**missed**"
+
+    # 1. faster than system everywhere
+    if "system" in allocs:
+        slower = []
+        for b in benches:
+            if "mosaic" in tw[b] and "system" in tw[b]:
+                m, s = tw[b]["mosaic"][0], tw[b]["system"][0]
+                if m >= s:
+                    slower.append("%s (%.2f× system)" % (b, m / s))
+            elif "mosaic" not in tw[b]:
+                slower.append("%s (mosaic failed)" % b)
+        lines.append("- Faster than the system allocator on every benchmark: %s%s" % (
+            verdict(not slower), "; not on: " + ", ".join(slower) if slower else ""))
+    if peers:
+        gm_m = geomean([tw[b]["mosaic"][0] for b in benches if "mosaic" in tw[b]])
+        best_peer = min(peers, key=lambda p: geomean([tw[b][p][0] for b in benches
+                                                      if p in tw[b]]))
+        gm_p = geomean([tw[b][best_peer][0] for b in benches if best_peer in tw[b]])
+        lines.append("- Geometric mean of wall time at or below the fastest peer's (%s): "
+                     "%s (mosaic %.3f s vs %.3f s, %.2f×)" % (
+                         best_peer, verdict(gm_m <= gm_p), gm_m, gm_p, gm_m / gm_p))
+        over = []
+        for b in benches:
+            pv = [tw[b][p][0] for p in peers if p in tw[b]]
+            if "mosaic" in tw[b] and pv:
+                r = tw[b]["mosaic"][0] / min(pv)
+                if r > 1.10:
+                    over.append("%s %.2f×" % (b, r))
+        lines.append("- No benchmark more than 10%% slower than the fastest peer on it: %s%s"
+                     % (verdict(not over), "; over: " + ", ".join(over) if over else ""))
+        if "jemalloc" in allocs:
+            gm_mr = geomean([tr[b]["mosaic"][0] for b in benches if "mosaic" in tr[b]])
+            gm_jr = geomean([tr[b]["jemalloc"][0] for b in benches if "jemalloc" in tr[b]])
+            lines.append("- Geometric mean of peak RSS at or below jemalloc's: %s "
+                         "(mosaic %.1f MiB vs %.1f MiB, %.2f×)" % (
+                             verdict(gm_mr <= gm_jr), gm_mr, gm_jr, gm_mr / gm_jr))
+        over = []
+        for b in benches:
+            pv = [tr[b][p][0] for p in peers if p in tr[b]]
+            if "mosaic" in tr[b] and pv:
+                r = tr[b]["mosaic"][0] / min(pv)
+                if r > 1.3:
+                    over.append("%s %.2f×" % (b, r))
+        lines.append("- No benchmark's peak RSS above 1.3× the smallest peer's: %s%s" % (
+            verdict(not over), "; over: " + ", ".join(over) if over else ""))
+    if ipc_rows and "mimalloc" in allocs:
+        worse = []
+        for r in ipc_rows:
+            if r["alloc"] == "mosaic" and r["status"] == "ok" and int(r["size"]) <= 1024:
+                mi = [x for x in ipc_rows if x["alloc"] == "mimalloc" and
+                      x["mode"] == r["mode"] and x["size"] == r["size"] and x["status"] == "ok"]
+                if mi and float(r["per_pair"]) > float(mi[0]["per_pair"]):
+                    worse.append("%s %s B: %s vs %s" % (r["mode"], r["size"], r["per_pair"],
+                                                       mi[0]["per_pair"]))
+        if any(r["alloc"] == "mosaic" for r in ipc_rows):
+            lines.append("- Instructions per small malloc+free pair at or below mimalloc's: %s%s"
+                         % (verdict(not worse), "; above on: " + "; ".join(worse)
+                            if worse else ""))
+    return "\n".join(lines) + "\n"
+
+
+def write_results_md(args, meta, rows, ipc_rows, scal_rows, md_path, chart_rel, scal_rel):
+    benches, allocs, stats, problems = summarize(rows) if rows else ([], [], {}, [])
+    reps = meta.get("reps", 0)
+    m = meta.get("machine", {})
+    L = []
+    L.append("# Mosaic benchmark results\n")
+    L.append("Generated by `bench/run.py`; every number below was measured in the run "
+             "described here and is reproduced from `bench/out/*.csv` (raw per-run data). "
+             "Re-run with the command below; regenerate this file from the CSVs with "
+             "`python3 bench/run.py report`.\n")
+    L.append("## Machine and run\n")
+    L.append("| | |\n|---|---|")
+    L.append("| date | %s |" % meta.get("date", ""))
+    L.append("| command | `%s` |" % meta.get("command", ""))
+    if meta.get("invoked_as"):
+        L.append("| invoked as | `%s` |" % meta["invoked_as"])
+    L.append("| CPU | %s |" % m.get("cpu", ""))
+    L.append("| nproc | %s |" % m.get("nproc", ""))
+    L.append("| memory | %s |" % m.get("memory", ""))
+    L.append("| kernel | %s |" % m.get("kernel", ""))
+    L.append("| glibc | %s |" % m.get("glibc", ""))
+    L.append("| compiler (benchmarks) | %s |" % m.get("compiler", ""))
+    L.append("| transparent huge pages | %s |" % m.get("thp", ""))
+    L.append("| load average (1, 5, 15 min) at start | %s |" % " ".join(m.get("loadavg", [])))
+    if meta.get("loadavg_end"):
+        L.append("| load average at end | %s |" % " ".join(meta["loadavg_end"]))
+    L.append("| repetitions | %s per benchmark and allocator, allocators alternated run by run"
+             " |" % reps)
+    L.append("| threads for N-threaded benchmarks | %s |" % meta.get("threads", ""))
+    L.append("| work scale | %s |" % meta.get("scale", ""))
+    L.append("| duration | %s |" % meta.get("duration", ""))
+    L.append("")
+    L.append("Allocators:\n")
+    for a, d in meta.get("allocs", {}).items():
+        L.append("- **%s**: %s%s" % (a, d.get("lib") or "no preload (glibc malloc)",
+                                     (" — " + d["version"]) if d.get("version") else ""))
+    for a, why in meta.get("skipped", {}).items():
+        L.append("- %s: not measured — %s" % (a, why))
+    L.append("")
+    if rows:
+        L.append("![wall time and peak RSS relative to the best allocator](%s)\n" % chart_rel)
+        L.append("## Wall time\n")
+        L.append("Median wall time of the whole process (start to exit), seconds; in "
+                 "parentheses the ratio to the fastest allocator on that benchmark (bold = "
+                 "fastest). The last row is the geometric mean of each column's ratios.\n")
+        L.append(md_ratio_table(benches, allocs, stats, "wall", "s"))
+        spreads = sorted(((st["wall_max"] - st["wall_min"]) / st["wall"], b, a)
+                         for (b, a), st in stats.items() if st and st["n"] > 1)
+        if spreads:
+            L.append("\nRun-to-run spread of wall time, (max - min) / median over the "
+                     "repetitions: median %.0f%%, largest %.0f%% (%s under %s). Medians are "
+                     "robust to single slow runs; ratios within the spread are not "
+                     "significant.\n" % (100 * median([x[0] for x in spreads]),
+                                         100 * spreads[-1][0], spreads[-1][1], spreads[-1][2]))
+        L.append("\n## CPU time\n")
+        L.append("Median user+system CPU time of the process, seconds (ratio to the lowest).\n")
+        L.append(md_ratio_table(benches, allocs, stats, "cpu", "s"))
+        L.append("\n## Peak RSS\n")
+        floor = min(float(r["maxrss_kb"]) for r in rows if r["status"] == "ok") / 1024.0
+        L.append("Median peak resident set size (`ru_maxrss` of the child), MiB (ratio to "
+                 "the smallest). It includes the program image and its libraries (the "
+                 "smallest peak of any run was %.1f MiB), and for frag the 30.5 MiB table of "
+                 "object records the program allocates before its first object.\n" % floor)
+        L.append(md_ratio_table(benches, allocs, stats, "rss", "MiB"))
+        L.append("\n## Each benchmark's own work metric\n")
+        L.append("Median of what each program reports about its measured phase (higher is "
+                 "better, except frag: resident heap bytes per live byte at the end).\n")
+        head = ["benchmark", "unit"] + allocs
+        body = []
+        for b in benches:
+            unit = next((stats[(b, a)]["unit"] for a in allocs if stats.get((b, a))), "")
+            body.append([b, unit] + ["%.3g" % stats[(b, a)]["metric"] if stats.get((b, a))
+                                     else "FAIL" for a in allocs])
+        L.append(md_table(head, body))
+        if "frag" in benches:
+            L.append("\n## Fragmentation detail\n")
+            L.append("frag holds about the same number of live bytes throughout (%s MiB); "
+                     "heap RSS is resident memory minus what the process had before the "
+                     "first object.\n" % next(
+                         ("%.1f" % (stats[("frag", a)]["live_peak"] / 1048576.0)
+                          for a in allocs if stats.get(("frag", a)) and
+                          "live_peak" in stats[("frag", a)]), "?"))
+            head = ["allocator", "heap RSS peak / live peak", "heap RSS final / live final"]
+            body = []
+            for a in allocs:
+                st = stats.get(("frag", a))
+                if st and "peak_ratio" in st:
+                    body.append([a, "%.2f" % st["peak_ratio"], "%.2f" % st["final_ratio"]])
+            L.append(md_table(head, body))
+    if ipc_rows:
+        L.append("\n## Instructions per malloc+free pair\n")
+        L.append("Counted with `valgrind --tool=callgrind` (%s) on `bench/pairs`: the whole "
+                 "program's instruction count for 2N pairs minus that for N pairs (N = %s), "
+                 "divided by N, so start-up and exit cancel. The loop's own instructions, "
+                 "measured with the same loop calling two empty functions, are subtracted, so "
+                 "what remains is what executes inside malloc and free (and the PLT jumps to "
+                 "them). Deterministic: the same on a loaded machine."
+                 "\n" % (m.get("valgrind", ""), ipc_rows[0]["pairs"]))
+        L.append(ipc_tables(ipc_rows, md=True))
+    if scal_rows:
+        L.append("\n## Thread scaling\n")
+        L.append("larson and prodcons with a fixed total amount of work split over 1-16 "
+                 "threads, %s repetitions, median throughput. This machine has %s CPUs, so "
+                 "beyond that the threads time-share the CPUs.\n" % (
+                     meta.get("scaling_reps", ""), m.get("nproc", "")))
+        L.append("![thread scaling](%s)\n" % scal_rel)
+        L.append(scaling_tables(scal_rows, md=True))
+    if rows:
+        L.append("\n## The bar (issue 3), checked against these measurements\n")
+        L.append("Peers are jemalloc, mimalloc and tcmalloc (the system allocator is "
+                 "compared separately).\n")
+        L.append(bar_section(benches, allocs, stats, ipc_rows))
+        L.append("## Benchmarks\n")
+        head = ["benchmark", "what it does", "command (threads as run)"]
+        body = []
+        for name, exe, argf, desc in BENCHES:
+            if name in benches:
+                argv = next((stats[(name, a)]["argv"] for a in allocs if stats.get((name, a))),
+                            "")
+                body.append([name, desc, "`%s`" % argv])
+        L.append(md_table(head, body, right=False))
+        L.append("\nEach program checks the objects it frees and prints a checksum. The runner "
+                 "leaves out of the medians any run that exits non-zero, finds a corrupted "
+                 "object, or where `dladdr(malloc)` shows that the preloaded allocator is not "
+                 "the one serving malloc, and lists below any benchmark whose checksum differs "
+                 "between allocators.\n")
+        L.append("## Problems seen in this run\n")
+        if problems:
+            for p in problems:
+                L.append("- " + p)
+        else:
+            L.append("None: every run exited cleanly, with intact objects and identical "
+                     "checksums under every allocator.")
+        L.append("")
+    with open(md_path, "w") as f:
+        f.write("\n".join(L) + "\n")
+
+
+# --------------------------------------------------------------------------
+# Main
+
+def build(args):
+    """Builds the programs (required) and the library (optional)."""
+    make = ["make", "-C", ROOT, "BUILD=" + args.build]
+    r = subprocess.run(make + ["bench-build"], stdout=subprocess.DEVNULL)
+    if r.returncode != 0:
+        sys.exit("bench: building the benchmark programs failed")
+    if "mosaic" in args.alloc:
+        r = subprocess.run(make + ["lib"], stdout=subprocess.DEVNULL)
+        if r.returncode != 0:
+            log("building libmosaic.so failed; measuring without Mosaic")
+
+
+def parse_list(s, valid, what):
+    out = []
+    for x in s.split(","):
+        x = x.strip()
+        if not x:
+            continue
+        hits = [v for v in valid if fnmatch.fnmatch(v, x)]
+        if not hits:
+            sys.exit("bench: unknown %s '%s' (known: %s)" % (what, x, ", ".join(valid)))
+        out += [h for h in hits if h not in out]
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description="Mosaic benchmark runner",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("Sub-commands:")[1])
+    ap.add_argument("command", nargs="?", default="run",
+                    choices=["demo", "run", "ipc", "scaling", "report", "all", "list"])
+    ap.add_argument("--build", default=os.environ.get("BUILD", "build"),
+                    help="build directory (default build)")
+    ap.add_argument("--reps", type=int, help="repetitions (default 5; demo 3)")
+    ap.add_argument("--scale", type=float,
+                    help="multiply every benchmark's work (default 1; demo 0.5)")
+    ap.add_argument("--bench", default="*", help="comma list of benchmarks (globs ok)")
+    ap.add_argument("--alloc", default=",".join(ALLOC_ORDER),
+                    help="comma list of allocators (default all found)")
+    ap.add_argument("--threads", type=int,
+                    help="threads for the N-threaded benchmarks (default: CPUs, at least 2)")
+    ap.add_argument("--scaling-threads", default="1,2,4,8,16")
+    ap.add_argument("--scaling-reps", type=int, default=3)
+    ap.add_argument("--ipc-pairs", type=int, default=100000,
+                    help="N for the callgrind N vs 2N difference")
+    ap.add_argument("--jobs", type=int, default=0,
+                    help="parallel callgrind runs (default: CPUs); timing runs are never "
+                    "parallel")
+    ap.add_argument("--timeout", type=float, default=300, help="seconds per run")
+    ap.add_argument("--out", default=os.path.join(HERE, "out"))
+    ap.add_argument("--md", default=os.path.join(HERE, "RESULTS.md"))
+    ap.add_argument("--no-build", action="store_true", help="do not run make first")
+    ap.add_argument("--no-install", action="store_true", help="never apt-get install peers")
+    ap.add_argument("--invoked-as", default="", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+
+    demo = args.command == "demo"
+    if args.reps is None:
+        args.reps = 3 if demo else 5
+    if args.scale is None:
+        args.scale = 0.5 if demo else 1.0
+    if args.reps < 1:
+        sys.exit("bench: --reps must be at least 1")
+    ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if args.threads is None:
+        args.threads = max(2, ncpu or 1)
+    if args.jobs <= 0:
+        args.jobs = ncpu or 1
+    args.alloc = parse_list(args.alloc, ALLOC_ORDER, "allocator")
+    args.bench = parse_list(args.bench, BENCH_NAMES, "benchmark")
+    args.scaling_threads = [int(x) for x in args.scaling_threads.split(",") if x.strip()]
+    args.build_abs = os.path.join(ROOT, args.build) if not os.path.isabs(args.build) \
+        else args.build
+    args.bin = os.path.join(args.build_abs, "bench")
+    os.makedirs(args.out, exist_ok=True)
+    results_csv = os.path.join(args.out, "results.csv")
+    ipc_csv = os.path.join(args.out, "ipc.csv")
+    scal_csv = os.path.join(args.out, "scaling.csv")
+    meta_path = os.path.join(args.out, "meta.json")
+    command = " ".join(shlex.quote(x) for x in ["python3", "bench/run.py"] + sys.argv[1:])
+
+    if args.command == "report":
+        meta = json.load(open(meta_path)) if os.path.exists(meta_path) else {}
+        rows = read_csv(results_csv) if os.path.exists(results_csv) else []
+        ipc_rows = read_csv(ipc_csv) if os.path.exists(ipc_csv) else []
+        scal_rows = read_csv(scal_csv) if os.path.exists(scal_csv) else []
+        make_report(args, meta, rows, ipc_rows, scal_rows)
+        return
+
+    if not args.no_build:
+        build(args)
+    global SPAWN
+    SPAWN = os.path.join(args.bin, "spawn")
+    missing_bins = [b for b in set(x[1] for x in BENCHES) | {"pairs", "spawn"}
+                    if not os.access(os.path.join(args.bin, b), os.X_OK)]
+    if missing_bins:
+        sys.exit("bench: missing programs in %s: %s (make bench-build)" % (
+            args.bin, ", ".join(sorted(missing_bins))))
+    allocs, skipped = discover(args, log)
+    for a, why in skipped.items():
+        log("%s: not measured — %s" % (a, why))
+    if args.command == "list":
+        for name, _, argf, desc in BENCHES:
+            print("%-11s %s" % (name, desc))
+        print()
+        for a in allocs.values():
+            print("%-9s %s %s" % (a.name, a.lib or "(no preload)", a.version))
+        return
+    if not allocs:
+        sys.exit("bench: no allocator to measure")
+    log("allocators: " + ", ".join("%s (%s)" % (a.name, a.lib or "glibc") for a in
+                                   allocs.values()))
+    t_start = time.time()
+    meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": command, "invoked_as": args.invoked_as, "machine": machine_info(),
+        "reps": args.reps, "scale": args.scale, "threads": args.threads,
+        "scaling_reps": args.scaling_reps,
+        "allocs": {a.name: {"lib": a.lib, "version": a.version} for a in allocs.values()},
+        "skipped": skipped,
+    }
+    benches = [b for b in BENCHES if b[0] in args.bench]
+
+    if demo:
+        log("demo: %d benchmarks x %d allocators x %d repetitions at work scale %.2f "
+            "(the full run is `make bench`)" % (len(benches), len(allocs), args.reps,
+                                                args.scale))
+        rows = run_suite(args, allocs, benches, args.reps, args.scale,
+                         os.path.join(args.out, "demo.csv"))
+        benches_seen, allocs_seen, stats, _ = print_summary(rows, args.reps)
+        if "mosaic" in allocs_seen:
+            print()
+            print("Mosaic against the bar of issue 3 (wall time and peak RSS; a short run):")
+            print(bar_section(benches_seen, allocs_seen, stats, []).replace("**", "").rstrip())
+        print()
+        print("Per-run data: %s; full run with charts and RESULTS.md: make bench" %
+              os.path.relpath(os.path.join(args.out, "demo.csv"), os.getcwd()))
+        return
+
+    rows = ipc_rows = scal_rows = None
+    if args.command in ("run", "all"):
+        rows = run_suite(args, allocs, benches, args.reps, args.scale, results_csv)
+        print_summary(rows, args.reps)
+    if args.command in ("ipc", "all"):
+        ipc_rows = run_ipc(args, allocs, ipc_csv)
+        print()
+        print(ipc_tables(ipc_rows))
+    if args.command in ("scaling", "all"):
+        scal_rows = run_scaling(args, allocs, scal_csv)
+        print()
+        print(scaling_tables(scal_rows))
+    meta["duration"] = fmt_dur(time.time() - t_start)
+    try:
+        meta["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    except OSError:
+        pass
+    # Sub-commands run alone keep the other parts' earlier data and metadata.
+    old = json.load(open(meta_path)) if os.path.exists(meta_path) else {}
+    if args.command == "all" or not old:
+        new_meta = meta
+    else:
+        new_meta = old
+        new_meta.setdefault("parts", {})[args.command] = meta
+        if args.command == "run":
+            new_meta.update({k: meta[k] for k in ("date", "command", "invoked_as", "machine",
+                                                  "reps", "scale", "threads", "allocs",
+                                                  "skipped", "duration", "loadavg_end")
+                                 if k in meta})
+    with open(meta_path, "w") as f:
+        json.dump(new_meta, f, indent=1)
+    if args.command == "all":
+        make_report(args, new_meta, rows, ipc_rows, scal_rows)
+
+
+def copy_unless_same(src, dst):
+    if os.path.abspath(src) != os.path.abspath(dst):
+        shutil.copyfile(src, dst)
+
+
+def make_report(args, meta, rows, ipc_rows, scal_rows):
+    ext = chart_terminal()[1]
+    chart = os.path.join(args.out, "chart." + ext)
+    scal_chart = os.path.join(args.out, "scaling." + ext)
+    md_dir = os.path.dirname(os.path.abspath(args.md))
+    # Charts go to bench/out/ and, next to RESULTS.md, results.EXT and
+    # scaling.EXT, so the committed RESULTS.md can show them.
+    chart_rel = scal_rel = ""
+    if rows:
+        benches, allocs, stats, _ = summarize(rows)
+        if chart_suite(benches, allocs, stats, meta.get("reps", 0), chart, args.out):
+            chart_rel = "results." + ext
+            copy_unless_same(chart, os.path.join(md_dir, chart_rel))
+    if scal_rows:
+        if chart_scaling(scal_rows, scal_chart, args.out):
+            scal_rel = "scaling." + ext
+            copy_unless_same(scal_chart, os.path.join(md_dir, scal_rel))
+    write_results_md(args, meta, rows or [], ipc_rows or [], scal_rows or [], args.md,
+                     chart_rel, scal_rel)
+    log("wrote %s, the CSVs in %s%s" % (args.md, args.out,
+                                        ", charts" if chart_rel or scal_rel else ""))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit("\nbench: interrupted")
