@@ -12,11 +12,24 @@ arena_t *arenas[ARENA_MAX];
 unsigned arena_narenas_auto;
 static unsigned arena_total;                    /* arenas_lock; read relaxed */
 static mutex_t arenas_lock = MUTEX_INITIALIZER; /* creation and choice */
+/* Destroyed arenas (arenas_lock): their records, kept for reuse at the same
+ * index, and the indices arena_create hands out again, oldest first. */
+static arena_t *arena_retired[ARENA_MAX];
+static unsigned arena_free_ind[ARENA_MAX], arena_nfree;
 
 static arena_t *arena_new(unsigned ind, extent_hooks_t *hooks) {
-    arena_t *a = base_alloc(sizeof(arena_t), 64);
+    arena_t *a = arena_retired[ind];
+    extent_t *recs = NULL;
+    if (a) { /* a destroyed arena's record: its extent records come along */
+        arena_retired[ind] = NULL;
+        recs = a->pa.rec_free;
+        memset(a, 0, sizeof(*a));
+    } else {
+        a = base_alloc(sizeof(arena_t), 64);
+    }
     if (!a) return NULL;
     pa_init(&a->pa, ind, hooks);
+    a->pa.rec_free = recs;
     a->ind = ind;
     for (unsigned i = 0; i < SC_NSMALL; i++) mutex_init(&a->bins[i].lock);
     __atomic_store_n(&arenas[ind], a, __ATOMIC_RELEASE);
@@ -36,7 +49,14 @@ unsigned arena_count(void) { return __atomic_load_n(&arena_total, __ATOMIC_RELAX
 arena_t *arena_create(extent_hooks_t *hooks, unsigned *ind) {
     mutex_lock(&arenas_lock);
     arena_t *a = NULL;
-    if (arena_total < ARENA_MAX) {
+    if (arena_nfree) {
+        unsigned i = arena_free_ind[0];
+        a = arena_new(i, hooks ? hooks : &hooks_default);
+        if (a) {
+            *ind = i;
+            memmove(arena_free_ind, arena_free_ind + 1, --arena_nfree * sizeof(unsigned));
+        }
+    } else if (arena_total < ARENA_MAX) {
         a = arena_new(arena_total, hooks ? hooks : &hooks_default);
         if (a) {
             *ind = arena_total;
@@ -66,6 +86,24 @@ arena_t *arena_choose(void) {
     __atomic_fetch_add(&best->nthreads, 1, __ATOMIC_RELAXED);
     mutex_unlock(&arenas_lock);
     return best;
+}
+
+arena_t *arena_get_or_create(unsigned ind, extent_hooks_t *hooks) {
+    arena_t *a = arena_get(ind);
+    if (a || ind >= arena_count()) return a;
+    mutex_lock(&arenas_lock);
+    a = arenas[ind];
+    if (!a) {
+        for (unsigned i = 0; i < arena_nfree; i++) {
+            if (arena_free_ind[i] != ind) continue;
+            memmove(arena_free_ind + i, arena_free_ind + i + 1, (arena_nfree - i - 1) * sizeof(unsigned));
+            arena_nfree--;
+            break;
+        }
+        a = arena_new(ind, hooks ? hooks : &hooks_default);
+    }
+    mutex_unlock(&arenas_lock);
+    return a;
 }
 
 void arena_attach(arena_t *a) { __atomic_fetch_add(&a->nthreads, 1, __ATOMIC_RELAXED); }
@@ -248,6 +286,44 @@ bool arena_ralloc_remap(extent_t *e, unsigned ind) {
     if (!pa_remap(&a->pa, e, sc_size[ind], ind)) return false;
     lstats_move(a, old, ind);
     return true;
+}
+
+/* ---- reset / destroy ---- */
+void arena_reset(arena_t *a) {
+    /* Every slab and large block is on the page allocator's active list:
+     * forget the bins' slabs, then return every active extent. */
+    for (unsigned i = 0; i < SC_NSMALL; i++) {
+        bin_t *b = &a->bins[i];
+        mutex_lock(&b->lock);
+        b->ndalloc += b->curregs;
+        b->curregs = 0;
+        b->curslabs = 0;
+        b->nonfull_slabs = 0;
+        b->cur = NULL;
+        b->nonfull = NULL;
+        mutex_unlock(&b->lock);
+    }
+    extent_t *e;
+    while ((e = pa_active_first(&a->pa)) != NULL) {
+        if (!e->slab) {
+            lstats_t *ls = &a->lstats[e->szind - SC_NSMALL];
+            __atomic_fetch_add(&ls->ndalloc, 1, __ATOMIC_RELAXED);
+            __atomic_fetch_sub(&ls->curlextents, 1, __ATOMIC_RELAXED);
+        }
+        pa_dalloc(&a->pa, e);
+    }
+}
+
+void arena_destroy(arena_t *a) {
+    pa_release_all(&a->pa, true);
+    mutex_lock(&arenas_lock);
+    unsigned ind = a->ind;
+    __atomic_store_n(&arenas[ind], NULL, __ATOMIC_RELEASE);
+    /* Reuse the record only if the hooks took every page back: records of
+     * pages they kept would otherwise look like the new arena's. */
+    if (a->pa.mapped_total == 0) arena_retired[ind] = a;
+    arena_free_ind[arena_nfree++] = ind;
+    mutex_unlock(&arenas_lock);
 }
 
 /* ---- fork ---- */

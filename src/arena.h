@@ -58,6 +58,16 @@ arena_t *arena_create(extent_hooks_t *hooks, unsigned *ind);
 arena_t *arena_choose(void);
 void arena_attach(arena_t *a);
 void arena_detach(arena_t *a);
+static inline bool arena_is_auto(const arena_t *a) { return a->ind < arena_narenas_auto; }
+/* Arena ind, created with hooks (NULL: the default ones) when it does not
+ * exist and ind < arena_count() (thread.arena, arena.<i>.extent_hooks). */
+arena_t *arena_get_or_create(unsigned ind, extent_hooks_t *hooks);
+/* Frees every block of a (arena.<i>.reset); its pages become dirty. Blocks
+ * of a still held in thread caches must have been flushed (as in jemalloc). */
+void arena_reset(arena_t *a);
+/* Hands all of a's memory back to its hooks and frees its index for reuse
+ * by arena_create (arena.<i>.destroy). a is explicit, reset, has no threads. */
+void arena_destroy(arena_t *a);
 
 /* Up to n regions of class ind into out[] (lowest address last, so that
  * popping from the end hands them out in address order). */

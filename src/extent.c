@@ -330,9 +330,51 @@ bool pa_init(pa_t *pa, unsigned ind, extent_hooks_t *hooks) {
     mutex_init(&pa->lock);
     pa->ind = ind;
     pa->hooks = hooks;
-    pa->dirty_decay_ms = (ssize_t)opt.dirty_decay_ms;
-    pa->muzzy_decay_ms = (ssize_t)opt.muzzy_decay_ms;
+    pa->dirty_decay_ms = pa_default_decay_ms(true);
+    pa->muzzy_decay_ms = pa_default_decay_ms(false);
     return true;
+}
+
+/* ---- active list, hooks, default decay (for mallctl) ---- */
+static void pa_active_link(pa_t *pa, extent_t *e) {
+    e->act_prev = NULL;
+    e->act_next = pa->active;
+    if (e->act_next) e->act_next->act_prev = e;
+    pa->active = e;
+}
+
+static void pa_active_unlink(pa_t *pa, extent_t *e) {
+    if (e->act_prev) e->act_prev->act_next = e->act_next;
+    else pa->active = e->act_next;
+    if (e->act_next) e->act_next->act_prev = e->act_prev;
+    e->act_next = e->act_prev = NULL;
+}
+
+extent_t *pa_active_first(pa_t *pa) {
+    mutex_lock(&pa->lock);
+    extent_t *e = pa->active;
+    mutex_unlock(&pa->lock);
+    return e;
+}
+
+extent_hooks_t *pa_set_hooks(pa_t *pa, extent_hooks_t *hooks) {
+    mutex_lock(&pa->lock);
+    extent_hooks_t *old = __atomic_exchange_n(&pa->hooks, hooks, __ATOMIC_ACQ_REL);
+    mutex_unlock(&pa->lock);
+    return old;
+}
+
+#define PA_DECAY_UNSET ((ssize_t)-2)
+static ssize_t pa_decay_default[2] = {PA_DECAY_UNSET, PA_DECAY_UNSET}; /* atomic */
+
+ssize_t pa_default_decay_ms(bool dirty) {
+    ssize_t v = __atomic_load_n(&pa_decay_default[dirty ? 0 : 1], __ATOMIC_RELAXED);
+    if (v != PA_DECAY_UNSET) return v;
+    return dirty ? (ssize_t)opt.dirty_decay_ms : (ssize_t)opt.muzzy_decay_ms;
+}
+
+void pa_set_default_decay_ms(bool dirty, ssize_t ms) {
+    __atomic_store_n(&pa_decay_default[dirty ? 0 : 1], ms, __ATOMIC_RELAXED);
 }
 
 extent_t *pa_alloc(pa_t *pa, size_t size, size_t align, bool zero, bool slab, unsigned szind) {
@@ -358,6 +400,7 @@ extent_t *pa_alloc(pa_t *pa, size_t size, size_t align, bool zero, bool slab, un
     e->zeroed = false;
     pa->active_pages += npages;
     ext_reg_active(e);
+    pa_active_link(pa, e);
     mutex_unlock(&pa->lock);
     if (zero && !was_zero) memset((void *)e->addr, 0, size);
     return e;
@@ -365,6 +408,7 @@ extent_t *pa_alloc(pa_t *pa, size_t size, size_t align, bool zero, bool slab, un
 
 void pa_dalloc(pa_t *pa, extent_t *e) {
     mutex_lock(&pa->lock);
+    pa_active_unlink(pa, e);
     if (e->slab) ext_clear_interior(e);
     pa->active_pages -= ext_pages(e);
     e->zeroed = false;

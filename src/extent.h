@@ -34,6 +34,7 @@ struct extent_s {
     size_t size;              /* bytes, a page multiple */
     extent_t *next, *prev;    /* free-set list (pa lock) or bin slab list (bin lock) */
     extent_t *lru_next, *lru_prev; /* decay order for dirty/muzzy (pa lock) */
+    extent_t *act_next, *act_prev; /* pa's list of active extents (pa lock) */
     uint64_t tstamp;          /* ns when it entered its free state (pa lock) */
     uint8_t state;            /* EXT_* (pa lock) */
     uint8_t szind;            /* size class while active */
@@ -59,6 +60,7 @@ typedef struct pa_s {
     extent_hooks_t *hooks;        /* atomic pointer; replaced via mallctl */
     eset_t dirty, muzzy, retained;
     extent_t *rec_free;           /* recycled extent records of this pa */
+    extent_t *active;             /* every active extent (arena reset walks it) */
     ssize_t dirty_decay_ms;       /* atomic */
     ssize_t muzzy_decay_ms;       /* atomic */
     uint64_t next_decay_ns;
@@ -93,6 +95,15 @@ typedef struct {
     uint64_t npurge, nmadvise, purged_pages;
 } pa_stats_t;
 void pa_stats_read(pa_t *pa, pa_stats_t *out);
+
+/* Any active extent of pa (NULL when none): arena.<i>.reset frees them. */
+extent_t *pa_active_first(pa_t *pa);
+/* Replaces pa's hooks (arena.<i>.extent_hooks); returns the old ones. */
+extent_hooks_t *pa_set_hooks(pa_t *pa, extent_hooks_t *hooks);
+/* Decay times given to new arenas (arenas.dirty_decay_ms / muzzy_decay_ms);
+ * they start as opt.dirty_decay_ms / opt.muzzy_decay_ms. */
+ssize_t pa_default_decay_ms(bool dirty);
+void pa_set_default_decay_ms(bool dirty, ssize_t ms);
 
 void pa_prefork(pa_t *pa);
 void pa_postfork_parent(pa_t *pa);
