@@ -231,7 +231,9 @@ static extent_t *pa_take(pa_t *pa, size_t npages, size_t align) {
 static bool pa_map_new(pa_t *pa, size_t size, size_t align) {
     extent_hooks_t *h = __atomic_load_n(&pa->hooks, __ATOMIC_ACQUIRE);
     bool dflt = hooks_is_default(h);
-    size_t chunk = dflt ? ALIGN_UP(size + (align > PA_CHUNK ? align : 0), PA_CHUNK)
+    /* Room for size at align wherever the free-set search looks (it asks
+     * for size + align - page), also when align <= PA_CHUNK. */
+    size_t chunk = dflt ? ALIGN_UP(size + (align > OS_PAGE ? align - OS_PAGE : 0), PA_CHUNK)
                         : size + (align > OS_PAGE ? align - OS_PAGE : 0);
     if (chunk < size) return false;
     size_t chunk_align = dflt ? (align > PA_CHUNK ? align : PA_CHUNK) : OS_PAGE;

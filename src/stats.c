@@ -17,7 +17,8 @@ static uint64_t stats_epoch_n = 1;              /* stats_lock (read relaxed) */
 static bool stats_any_destroyed;                /* stats_lock */
 
 /* ---- reading the live counters ---- */
-static void stats_arena_read(arena_t *a, stats_arena_t *out) {
+/* bs: the metadata counters, accounted to arena 0 (NULL: read them now). */
+static void stats_arena_read(arena_t *a, stats_arena_t *out, const base_stats_t *bs) {
     memset(out, 0, sizeof(*out));
     out->initialized = true;
     out->nthreads = __atomic_load_n(&a->nthreads, __ATOMIC_RELAXED);
@@ -69,11 +70,12 @@ static void stats_arena_read(arena_t *a, stats_arena_t *out) {
     out->resident = (out->pactive + out->pdirty) << OS_PAGE_SHIFT;
     /* Metadata is shared by all arenas; it is accounted to arena 0. */
     if (a->ind == 0) {
-        base_stats_t bs;
-        base_stats_read(&bs);
-        out->base = bs.allocated;
-        out->mapped += bs.mapped;
-        out->resident += bs.resident;
+        base_stats_t now;
+        if (!bs) base_stats_read(&now);
+        if (!bs) bs = &now;
+        out->base = bs->allocated;
+        out->mapped += bs->mapped;
+        out->resident += bs->resident;
     }
 }
 
@@ -141,19 +143,21 @@ void stats_refresh(void) {
     if (all) {
         stats_merged_header(all);
         unsigned n = arena_count();
+        /* Records first: they come from base, whose counters are read next. */
+        for (unsigned i = 0; i < n; i++)
+            if (arena_get(i)) stats_slot(i);
+        base_stats_t bs;
+        base_stats_read(&bs);
         for (unsigned i = 0; i < ARENA_MAX; i++) {
             arena_t *a = i < n ? arena_get(i) : NULL;
-            if (!a) {
+            stats_arena_t *s = a ? stats_snap[i] : NULL;
+            if (!s) {
                 if (stats_snap[i]) stats_snap[i]->initialized = false;
                 continue;
             }
-            stats_arena_t *s = stats_slot(i);
-            if (!s) continue;
-            stats_arena_read(a, s);
+            stats_arena_read(a, s, &bs);
             stats_arena_merge(all, s);
         }
-        base_stats_t bs;
-        base_stats_read(&bs);
         stats_glob.allocated = all->small_allocated + all->large_allocated;
         stats_glob.active = all->pactive << OS_PAGE_SHIFT;
         stats_glob.metadata = bs.allocated;
@@ -199,7 +203,7 @@ void stats_merge_destroyed(arena_t *a) {
     stats_arena_t *d = stats_slot(STATS_SLOT_DESTROYED);
     if (d) {
         if (!stats_any_destroyed) stats_merged_header(d);
-        stats_arena_read(a, &stats_scratch);
+        stats_arena_read(a, &stats_scratch, NULL);
         stats_arena_merge(d, &stats_scratch);
         stats_any_destroyed = true;
     }
