@@ -1,0 +1,76 @@
+# Mosaic test suite, included by the top-level Makefile.
+#
+#   make test        build the library (lib, all, tsan) and every test
+#                    program, then run the whole suite with tests/run.sh
+#   make test-build  only build the test programs
+#   make stress      the randomized and threaded stress tests,
+#                    $(MOSAIC_STRESS_RUNS) times in a row (default 20)
+#   make stress20    the same, 20 times
+#
+# Test programs go to $(BUILD)/tests/<test>_<mode>:
+#   _glibc   plain names, not linked to Mosaic (reference run against glibc)
+#   _mosaic  mosaic_* names, linked to libmosaic.so
+#   _linked  plain names, linked to libmosaic.so (the .so replaces malloc)
+#   _static  plain names, linked to libmosaic.a
+#   _tsan    mosaic_* names, -fsanitize=thread, build-tsan/libmosaic_prefixed.a
+#   _asan    mosaic_* names, -fsanitize=address, $(BUILD)/libmosaic_prefixed.a
+
+T_DIR       := $(BUILD)/tests
+T_TSAN_LIB  := build-tsan/libmosaic_prefixed.a
+T_CC        ?= $(CC)
+T_WARN      := -Wall -Wextra
+T_CFLAGS    := -std=c11 -D_GNU_SOURCE -O2 -g $(T_WARN) -fno-builtin -pthread -Iinclude
+T_SAN_FLAGS := -std=c11 -D_GNU_SOURCE -O1 -g $(T_WARN) -fno-builtin -pthread -Iinclude \
+               -fno-omit-frame-pointer
+T_SO_LINK   := -L$(BUILD) -lmosaic -Wl,-rpath,$(abspath $(BUILD))
+T_DEPS      := tests/common.h include/mosaic.h
+MOSAIC_STRESS_RUNS ?= 20
+
+T_PROGS  := edge align random threads fork oom
+T_BINS   := $(foreach p,$(T_PROGS),$(T_DIR)/$(p)_glibc $(T_DIR)/$(p)_mosaic $(T_DIR)/$(p)_linked) \
+            $(foreach p,edge align random threads,$(T_DIR)/$(p)_static $(T_DIR)/$(p)_tsan \
+              $(T_DIR)/$(p)_asan) \
+            $(T_DIR)/libprobe.so
+
+.PHONY: test test-build stress stress20
+
+test:
+	-@$(MAKE) --no-print-directory -k all tsan
+	-@$(MAKE) --no-print-directory -k test-build
+	@BUILD=$(BUILD) sh tests/run.sh
+
+test-build: $(T_BINS)
+
+stress:
+	-@$(MAKE) --no-print-directory -k all tsan
+	-@$(MAKE) --no-print-directory -k test-build
+	@BUILD=$(BUILD) sh tests/run.sh --stress --repeat $(MOSAIC_STRESS_RUNS)
+
+stress20:
+	@$(MAKE) --no-print-directory stress MOSAIC_STRESS_RUNS=20
+
+$(T_DIR):
+	mkdir -p $@
+
+$(T_DIR)/%_glibc: tests/%.c $(T_DEPS) | $(T_DIR)
+	$(T_CC) $(T_CFLAGS) -DT_GLIBC $< -o $@ -ldl
+
+$(T_DIR)/%_mosaic: tests/%.c $(T_DEPS) $(BUILD)/libmosaic.so | $(T_DIR)
+	$(T_CC) $(T_CFLAGS) -DT_PREFIX $< -o $@ $(T_SO_LINK) -ldl
+
+$(T_DIR)/%_linked: tests/%.c $(T_DEPS) $(BUILD)/libmosaic.so | $(T_DIR)
+	$(T_CC) $(T_CFLAGS) -DT_PLAIN $< -o $@ $(T_SO_LINK) -ldl
+
+# -rdynamic: the test looks its malloc up with dlsym to prove it is Mosaic's
+$(T_DIR)/%_static: tests/%.c $(T_DEPS) $(BUILD)/libmosaic.a | $(T_DIR)
+	$(T_CC) $(T_CFLAGS) -DT_PLAIN -rdynamic $< -o $@ $(BUILD)/libmosaic.a -lpthread -ldl
+
+$(T_DIR)/%_tsan: tests/%.c $(T_DEPS) $(T_TSAN_LIB) | $(T_DIR)
+	$(T_CC) $(T_SAN_FLAGS) -fsanitize=thread -DT_PREFIX $< -o $@ $(T_TSAN_LIB) -lpthread -ldl
+
+$(T_DIR)/%_asan: tests/%.c $(T_DEPS) $(BUILD)/libmosaic_prefixed.a | $(T_DIR)
+	$(T_CC) $(T_SAN_FLAGS) -fsanitize=address -DT_PREFIX $< -o $@ \
+	  $(BUILD)/libmosaic_prefixed.a -lpthread -ldl
+
+$(T_DIR)/libprobe.so: tests/probe.c | $(T_DIR)
+	$(T_CC) -std=c11 -D_GNU_SOURCE -O2 $(T_WARN) -fPIC -shared $< -o $@ -ldl
