@@ -57,3 +57,4 @@ clean:
 
 -include tests/tests.mk
 -include bench/bench.mk
+-include tests/ctl/ctl.mk

@@ -12,10 +12,12 @@
 #include "stats.h"
 #include "tcache.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
 #define CTL_MAXDEPTH 8
@@ -725,6 +727,13 @@ static void ctl_boot(void) {
     pthread_atfork(ctl_prefork, ctl_postfork_parent, ctl_postfork_child);
     stats_refresh();
     ctl_ok = true;
+}
+
+/* opt.stats_print: keep a copy of standard error for the statistics at
+ * exit (coreutils and others close stderr in their own exit handlers). */
+__attribute__((constructor)) static void ctl_constructor(void) {
+    if (mosaic_nallocx(1, 0) != 0 && opt.stats_print)
+        stats_set_exit_fd(fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3));
 }
 
 static int ctl_init(void) {

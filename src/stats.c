@@ -6,8 +6,10 @@
 #include "mutex.h"
 #include "os.h"
 #include "tcache.h"
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 static mutex_t stats_lock = MUTEX_INITIALIZER;
 static stats_arena_t *stats_snap[STATS_NSLOTS]; /* from base, reused (stats_lock) */
@@ -633,6 +635,23 @@ void stats_print(void (*write_cb)(void *, const char *), void *cbopaque, const c
     out_flush(&o);
 }
 
+/* ---- opt.stats_print ---- */
+static int stats_exit_fd = -1;
+
+void stats_set_exit_fd(int fd) { stats_exit_fd = fd; }
+
+static void write_exit_fd(void *opaque, const char *s) {
+    (void)opaque;
+    size_t n = strlen(s);
+    while (n) {
+        ssize_t w = write(stats_exit_fd, s, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
 /* Called by api at exit when opt.stats_print is set. */
 void api_stats_atexit(void);
-void api_stats_atexit(void) { stats_print(NULL, NULL, NULL); }
+void api_stats_atexit(void) { stats_print(stats_exit_fd >= 0 ? write_exit_fd : NULL, NULL, NULL); }

@@ -96,6 +96,9 @@ unsigned stats_nhbins(void);
  * jemalloc: J (JSON), g, m, d, a, b, l (omit general information, merged,
  * destroyed, per-arena, bin, large statistics); others are ignored. */
 void stats_print(void (*write_cb)(void *, const char *), void *cbopaque, const char *opts);
+/* Where the exit-time statistics (opt.stats_print) go: a copy of standard
+ * error taken at start-up, as programs may close stderr before exit. */
+void stats_set_exit_fd(int fd);
 
 void stats_prefork(void);
 void stats_postfork_parent(void);

@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""check_stats.py DIR -- checks what stats_print wrote into DIR.
+
+The JSON outputs are parsed with Python's json module (a real parser: any
+syntax error fails the test) and compared with the values mallctl reported
+for the same snapshot (DIR/expect.json); the text output is checked line by
+line. Prints one PASS/FAIL line per check group.
+"""
+import json
+import re
+import sys
+
+d = sys.argv[1]
+results = []
+
+
+def check(name, fn):
+    try:
+        fn()
+        results.append(("PASS", name, ""))
+    except Exception as e:  # noqa: BLE001 - any failure is a test failure
+        results.append(("FAIL", name, "%s: %s" % (type(e).__name__, e)))
+
+
+def load(name):
+    with open("%s/%s" % (d, name)) as f:
+        return json.load(f)
+
+
+def text(name):
+    with open("%s/%s" % (d, name)) as f:
+        return f.read()
+
+
+def eq(a, b, what):
+    if a != b:
+        raise AssertionError("%s: %r != %r" % (what, a, b))
+
+
+exp = load("expect.json")
+
+
+def json_parses():
+    for f in ("stats.json", "stats_g.json", "stats_mabl.json", "stats_destroyed.json"):
+        load(f)
+
+
+def json_general():
+    j = load("stats.json")["jemalloc"]
+    eq(j["version"], "0.1.0", "version")
+    for k in ("stats", "fill"):
+        eq(type(j["config"][k]), bool, "config." + k)
+    eq(j["config"]["malloc_conf"], "", "config.malloc_conf")
+    for name, kind in exp["opts"]:
+        v = j["opt"][name]
+        want = {"str": str, "bool": bool, "int": int}[kind]
+        eq(type(v), want, "opt." + name)
+    eq(len(j["opt"]), len(exp["opts"]), "number of options")
+    ar = j["arenas"]
+    eq(ar["narenas"], exp["narenas"], "arenas.narenas")
+    eq(ar["nbins"], exp["nbins"], "arenas.nbins")
+    eq(ar["page"], 4096, "arenas.page")
+    eq(ar["quantum"], 16, "arenas.quantum")
+    eq([b["size"] for b in ar["bin"]], exp["bin_sizes"], "arenas.bin[].size")
+    eq(len(ar["lextent"]), ar["nlextents"], "lextent entries")
+    for b in ar["bin"]:
+        if b["nregs"] * b["size"] > b["slab_size"] or b["slab_size"] % 4096:
+            raise AssertionError("bin %r" % b)
+
+
+def json_values():
+    j = load("stats.json")["jemalloc"]
+    for k in ("allocated", "active", "metadata", "resident", "mapped", "retained"):
+        eq(j["stats"][k], exp[k], "stats." + k)
+    sa = j["stats.arenas"]
+    a = sa[str(exp["arena"])]
+    eq(a["small"]["allocated"], exp["arena_small_allocated"], "small.allocated")
+    eq(a["small"]["allocated"], 10 * 112, "small.allocated value")
+    eq(a["large"]["allocated"], exp["arena_large_allocated"], "large.allocated")
+    eq(a["large"]["allocated"], exp["large_size"], "large.allocated value")
+    eq(a["pactive"], exp["arena_pactive"], "pactive")
+    eq(a["bins"][exp["bin112"]]["curregs"], 10, "bins[112].curregs")
+    eq(a["bins"][exp["bin112"]]["nmalloc"], 10, "bins[112].nmalloc")
+    eq(len(a["bins"]), exp["nbins"], "bins entries")
+    eq(sum(x["curlextents"] for x in a["lextents"]), 1, "curlextents")
+    eq(a["nthreads"], 0, "nthreads")
+
+
+def json_merged():
+    j = load("stats.json")["jemalloc"]
+    sa = j["stats.arenas"]
+    m = sa["merged"]
+    arenas = [v for k, v in sa.items() if k.isdigit()]
+    eq(m["small"]["allocated"] + m["large"]["allocated"], j["stats"]["allocated"], "allocated")
+    eq(m["pactive"] * 4096, j["stats"]["active"], "active")
+    for k in ("pactive", "pdirty", "pmuzzy", "mapped", "retained", "resident", "nthreads"):
+        eq(sum(a[k] for a in arenas), m[k], "merged " + k)
+    for sect in ("small", "large"):
+        for k in m[sect]:
+            eq(sum(a[sect][k] for a in arenas), m[sect][k], "merged %s.%s" % (sect, k))
+    for i in range(exp["nbins"]):
+        for k in m["bins"][i]:
+            eq(sum(a["bins"][i][k] for a in arenas), m["bins"][i][k], "merged bins[%d].%s" % (i, k))
+    if "destroyed" in sa:
+        raise AssertionError("destroyed section with no arena destroyed")
+
+
+def json_opts():
+    g = load("stats_g.json")["jemalloc"]
+    for k in ("version", "config", "opt", "arenas"):
+        if k in g:
+            raise AssertionError("'g' kept %s" % k)
+    eq(g["stats"]["allocated"] > 0, True, "'g' keeps stats")
+    m = load("stats_mabl.json")["jemalloc"]
+    if m["stats.arenas"]:
+        raise AssertionError("'mabl' kept %r" % list(m["stats.arenas"]))
+    dj = load("stats_destroyed.json")["jemalloc"]["stats.arenas"]
+    ds = dj["destroyed"]
+    eq(ds["small"]["nmalloc"], 10, "destroyed small.nmalloc")
+    eq(ds["small"]["allocated"], 0, "destroyed small.allocated")
+    eq(ds["large"]["nmalloc"], 1, "destroyed large.nmalloc")
+    if str(exp["arena"]) in dj:
+        raise AssertionError("destroyed arena still listed")
+
+
+def text_output():
+    t = text("stats.txt")
+    lines = t.splitlines()
+    eq(lines[0], "___ Begin Mosaic statistics ___", "first line")
+    eq(lines[-1], "--- End Mosaic statistics ---", "last line")
+    # (a new snapshot: the numbers differ from the JSON's, their relations hold)
+    tot = [re.fullmatch(r"Allocated: (\d+), active: (\d+), metadata: (\d+), resident: (\d+), "
+                        r"mapped: (\d+), retained: (\d+)", l) for l in lines]
+    tot = [m for m in tot if m]
+    eq(len(tot), 1, "totals line")
+    al, ac, md, rs, mp, rt = (int(x) for x in tot[0].groups())
+    if not (ac >= al > 0 and rs >= ac and mp >= ac and md > 0 and ac % 4096 == 0):
+        raise AssertionError("totals %r" % (tot[0].groups(),))
+    merged = t.split("Merged arenas stats:\n")[1]
+    m_small = int(re.search(r"^small:\s+(\d+)", merged, re.M).group(1))
+    m_large = int(re.search(r"^large:\s+(\d+)", merged, re.M).group(1))
+    eq(m_small + m_large, al, "merged small + large == Allocated")
+    for needle in ("Version: \"0.1.0\"", "  config.stats: true", "Merged arenas stats:",
+                   "arenas[%d]:" % exp["arena"], "Page size: 4096"):
+        if needle not in lines:
+            raise AssertionError("no line %r" % needle)
+    for name, kind in exp["opts"]:
+        if not any(l.startswith("  opt.%s: " % name) for l in lines):
+            raise AssertionError("no opt.%s line" % name)
+    # the new arena's section: small totals and the 112-byte bin row
+    sec = t.split("arenas[%d]:\n" % exp["arena"])[1].split("arenas[")[0]
+    small = re.search(r"^small:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$", sec, re.M)
+    eq(small and tuple(int(x) for x in small.groups()), (1120, 10, 0, 10), "small row")
+    large = re.search(r"^large:\s+(\d+)\s+(\d+)", sec, re.M)
+    eq(large and int(large.group(1)), exp["large_size"], "large row")
+    row = re.search(r"^\s+112\s+%d\s+1120\s+10\s+0\s+10\s+10\s" % exp["bin112"], sec, re.M)
+    if not row:
+        raise AssertionError("no bins row for size 112 with 10 regions")
+    lrow = re.search(r"^\s+%d\s+\d+\s+%d\s+1\s+0\s+1\s+1$" % (exp["large_size"], exp["large_size"]),
+                     sec, re.M)
+    if not lrow:
+        raise AssertionError("no large row for size %d" % exp["large_size"])
+    eq(text("stats_unknown_opts.txt").splitlines()[0], "___ Begin Mosaic statistics ___",
+       "unknown opts ignored")
+    if "Destroyed arenas stats:" not in text("stats_destroyed.txt"):
+        raise AssertionError("no destroyed section in text")
+
+
+check("stats_print_json_parses", json_parses)
+check("stats_print_json_general", json_general)
+check("stats_print_json_values", json_values)
+check("stats_print_json_merged_is_sum", json_merged)
+check("stats_print_json_opts_gmabl_destroyed", json_opts)
+check("stats_print_text", text_output)
+for status, name, msg in results:
+    print("%s %s%s" % (status, name, ": " + msg if msg else ""))
+sys.exit(1 if any(r[0] == "FAIL" for r in results) else 0)

@@ -1,0 +1,1075 @@
+/*
+ * ctl_test.c -- every mallctl name read (and written where writable) with
+ * its value checked; exact statistics after an epoch write; jemalloc's error
+ * codes. Linked to libmosaic.so, plain (jemalloc) names from mosaic.h.
+ * Includes src/ctl.h, src/conf.h and src/stats.h only for their tables, so
+ * that the coverage test walks exactly the names the library defines.
+ */
+#include "tctl.h"
+
+#include "mosaic.h"
+#include "conf.h"
+#include "ctl.h"
+#include "stats.h"
+
+#include <pthread.h>
+#include <sys/types.h>
+
+#define ALL MALLCTL_ARENAS_ALL
+#define DESTROYED MALLCTL_ARENAS_DESTROYED
+
+/* ---- helpers ---- */
+static int vctl(void *oldp, size_t *oldlenp, void *newp, size_t newlen, const char *fmt, va_list ap) {
+    char name[256];
+    vsnprintf(name, sizeof(name), fmt, ap);
+    return mallctl(name, oldp, oldlenp, newp, newlen);
+}
+
+/* ctl(oldp, oldlenp, newp, newlen, "name %u", ...) */
+static int ctl(void *oldp, size_t *oldlenp, void *newp, size_t newlen, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int ctl(void *oldp, size_t *oldlenp, void *newp, size_t newlen, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vctl(oldp, oldlenp, newp, newlen, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+#define RD(T, fn)                                                                                  \
+    static T fn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));                       \
+    static T fn(const char *fmt, ...) {                                                            \
+        T v;                                                                                       \
+        memset(&v, 0xa5, sizeof(v));                                                               \
+        size_t sz = sizeof(v);                                                                     \
+        va_list ap;                                                                                \
+        va_start(ap, fmt);                                                                         \
+        char name[256];                                                                            \
+        vsnprintf(name, sizeof(name), fmt, ap);                                                    \
+        va_end(ap);                                                                                \
+        int r = mallctl(name, &v, &sz, NULL, 0);                                                   \
+        if (r != 0) t_fail(__FILE__, __LINE__, name, "read failed: %s", strerror(r));             \
+        else if (sz != sizeof(v)) t_fail(__FILE__, __LINE__, name, "size %zu", sz);              \
+        return v;                                                                                  \
+    }
+RD(uint64_t, rd_u64)
+RD(size_t, rd_z)
+RD(ssize_t, rd_ss)
+RD(unsigned, rd_u)
+RD(uint32_t, rd_u32)
+RD(bool, rd_b)
+RD(const char *, rd_s)
+RD(void *, rd_p)
+
+static void epoch(void) {
+    uint64_t e = 1;
+    size_t sz = sizeof(e);
+    REQUIRE(mallctl("epoch", &e, &sz, &e, sizeof(e)) == 0);
+}
+
+static unsigned new_arena(void) {
+    unsigned a = 0;
+    size_t sz = sizeof(a);
+    REQUIRE(mallctl("arenas.create", &a, &sz, NULL, 0) == 0);
+    return a;
+}
+
+static unsigned bin_of(size_t size) {
+    unsigned nbins = rd_u("arenas.nbins");
+    for (unsigned j = 0; j < nbins; j++)
+        if (rd_z("arenas.bin.%u.size", j) == size) return j;
+    t_fail(__FILE__, __LINE__, "bin_of", "no bin of size %zu", size);
+    return 0;
+}
+
+static unsigned lextent_of(size_t size) {
+    unsigned n = rd_u("arenas.nlextents");
+    for (unsigned j = 0; j < n; j++)
+        if (rd_z("arenas.lextent.%u.size", j) == size) return j;
+    t_fail(__FILE__, __LINE__, "lextent_of", "no large class of size %zu", size);
+    return 0;
+}
+
+/* ---- the names' table, as the library defines it ---- */
+typedef struct {
+    const char *name;
+    ctl_type_t type;
+    const char *access;
+} tname_t;
+
+static const tname_t names[] = {
+#define ROW(name, type, access, handler, arg, doc) {name, type, access},
+    CTL_NAMES(ROW)
+#undef ROW
+};
+
+static size_t tsize(ctl_type_t t) {
+    switch (t) {
+    case CT_VOID: return 0;
+    case CT_BOOL: return sizeof(bool);
+    case CT_UNSIGNED: return sizeof(unsigned);
+    case CT_U32: return sizeof(uint32_t);
+    case CT_U64: return sizeof(uint64_t);
+    case CT_SIZE: return sizeof(size_t);
+    case CT_SSIZE: return sizeof(ssize_t);
+    case CT_STR: return sizeof(char *);
+    case CT_PTR: return sizeof(void *);
+    }
+    return 0;
+}
+
+/* Pattern -> concrete name: <i> -> i, <j> -> j. */
+static void concrete(char *out, size_t n, const char *pat, unsigned i, unsigned j) {
+    size_t o = 0;
+    for (const char *p = pat; *p && o + 12 < n;) {
+        if (!strncmp(p, "<i>", 3)) {
+            o += (size_t)snprintf(out + o, n - o, "%u", i);
+            p += 3;
+        } else if (!strncmp(p, "<j>", 3)) {
+            o += (size_t)snprintf(out + o, n - o, "%u", j);
+            p += 3;
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* Names whose read has a side effect or needs a written value. */
+static bool read_special(const char *pat) {
+    return !strcmp(pat, "arenas.create") || !strcmp(pat, "arenas.lookup") ||
+           !strcmp(pat, "tcache.create");
+}
+
+/* Every name: read with the exact size works (r) or is refused with EPERM
+ * (-w, --); a wrong size gives EINVAL; writing a read-only name gives EPERM;
+ * mallctlnametomib + mallctlbymib reach the same name. */
+static void test_every_name(void) {
+    epoch();
+    for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+        const tname_t *t = &names[k];
+        char name[160];
+        unsigned i = strncmp(t->name, "stats.arenas", 12) ? 0 : ALL;
+        concrete(name, sizeof(name), t->name, i, 0);
+        size_t size = tsize(t->type);
+        unsigned char buf[16];
+        size_t sz = size;
+        bool readable = t->access[0] == 'r';
+        if (read_special(t->name)) continue; /* tested on their own below */
+        if (t->type == CT_VOID) continue;    /* actions: below */
+        int r = mallctl(name, buf, &sz, NULL, 0);
+        if (readable) {
+            CHECK(r == 0, "%s: %s", name, strerror(r));
+            CHECK(sz == size, "%s", name);
+            /* a wrong size: EINVAL, what fits is copied, *oldlenp says how much */
+            unsigned char small[16];
+            size_t ssz = size - 1;
+            if (size > 1) {
+                r = mallctl(name, small, &ssz, NULL, 0);
+                CHECK(r == EINVAL && ssz == size - 1, "%s: short read gives %d", name, r);
+            }
+            size_t bsz = size + 8;
+            r = mallctl(name, small, &bsz, NULL, 0);
+            CHECK(r == EINVAL && bsz == size, "%s: long read gives %d (len %zu)", name, r, bsz);
+            /* by MIB */
+            size_t mib[8], miblen = 8;
+            r = mallctlnametomib(name, mib, &miblen);
+            CHECK(r == 0, "%s: nametomib %d", name, r);
+            unsigned char buf2[16];
+            size_t sz2 = size;
+            r = mallctlbymib(mib, miblen, buf2, &sz2, NULL, 0);
+            CHECK(r == 0 && sz2 == size, "%s: bymib %d", name, r);
+            unsigned ncomp = 1;
+            for (const char *c = name; *c; c++) ncomp += *c == '.';
+            CHECK(miblen == ncomp, "%s: mib length %zu", name, miblen);
+        } else {
+            CHECK(r == EPERM, "%s: reading a write-only name gives %d", name, r);
+        }
+        if (!strcmp(t->access, "r-")) {
+            r = mallctl(name, NULL, NULL, buf, size);
+            CHECK(r == EPERM, "%s: writing a read-only name gives %d", name, r);
+        }
+    }
+    /* opt.* and config.*: every option of the table, read with its type */
+#define OPT_READ(name, type, kind, def, min, max, choices, doc)                                    \
+    do {                                                                                           \
+        unsigned char b[16];                                                                       \
+        size_t s = (kind == CONF_CHOICE || !strcmp(#name, "junk")) ? sizeof(char *) : sizeof(type); \
+        int r = mallctl("opt." #name, b, &s, NULL, 0);                                             \
+        CHECK(r == 0, "opt.%s: %d", #name, r);                                                     \
+        r = mallctl("opt." #name, NULL, NULL, b, s);                                               \
+        CHECK(r == EPERM, "opt.%s written: %d", #name, r);                                         \
+    } while (0);
+    CONF_OPTIONS(OPT_READ)
+#undef OPT_READ
+#define CFG_READ(name, value, doc) CHECK(rd_b("config." #name) == (value), "config.%s", #name);
+    STATS_CONFIG(CFG_READ)
+#undef CFG_READ
+    CHECK(!strcmp(rd_s("config.malloc_conf"), ""));
+}
+
+/* ---- general ---- */
+static void test_version_epoch(void) {
+    CHECK(!strcmp(rd_s("version"), MOSAIC_VERSION));
+    uint64_t e0 = rd_u64("epoch");
+    uint64_t e1 = rd_u64("epoch");
+    CHECK_EQ_U(e0, e1); /* reading does not refresh */
+    uint64_t v = 0, out = 0;
+    size_t sz = sizeof(out);
+    CHECK(mallctl("epoch", &out, &sz, &v, sizeof(v)) == 0);
+    CHECK_EQ_U(out, e0 + 1);
+    CHECK(mallctl("epoch", NULL, NULL, &v, sizeof(v)) == 0);
+    CHECK_EQ_U(rd_u64("epoch"), e0 + 2);
+    CHECK(mallctl("epoch", NULL, NULL, &v, 4) == EINVAL);
+    CHECK_EQ_U(rd_u64("epoch"), e0 + 2);
+}
+
+/* Options read back their defaults (the test runs with no MOSAIC_CONF). */
+static void test_opt_defaults(void) {
+    if (getenv("MOSAIC_CONF")) return;
+    CHECK(rd_b("opt.abort_conf") == false);
+    CHECK_EQ_U(rd_u("opt.narenas"), 0);
+    CHECK(rd_b("opt.tcache") == true);
+    CHECK_EQ_U(rd_z("opt.tcache_max"), 32768);
+    CHECK_EQ_I(rd_ss("opt.dirty_decay_ms"), 10000);
+    CHECK_EQ_I(rd_ss("opt.muzzy_decay_ms"), 0);
+    CHECK(rd_b("opt.retain") == true);
+    CHECK(!strcmp(rd_s("opt.thp"), "default"));
+    CHECK(rd_b("opt.stats_print") == false);
+    CHECK(!strcmp(rd_s("opt.junk"), "false"));
+    /* each default agrees with the table */
+#define OPT_DEF(name, type, kind, def, min, max, choices, doc)                                     \
+    if (kind == CONF_BOOL && strcmp(#name, "junk")) CHECK(rd_b("opt." #name) == (bool)(def));     \
+    if (kind == CONF_UNSIGNED) CHECK_EQ_U(rd_u("opt." #name), (unsigned)(def));                  \
+    if (kind == CONF_SIZE) CHECK_EQ_U(rd_z("opt." #name), (size_t)(def));                        \
+    if (kind == CONF_SSIZE) CHECK_EQ_I(rd_ss("opt." #name), (ssize_t)(def));
+    CONF_OPTIONS(OPT_DEF)
+#undef OPT_DEF
+}
+
+static void test_arenas_constants(void) {
+    CHECK_EQ_U(rd_z("arenas.quantum"), 16);
+    CHECK_EQ_U(rd_z("arenas.page"), (size_t)sysconf(_SC_PAGESIZE));
+    unsigned nbins = rd_u("arenas.nbins");
+    CHECK_EQ_U(nbins, 35);
+    CHECK_EQ_U(rd_z("arenas.tcache_max"), 32768);
+    CHECK_EQ_U(rd_u("arenas.nhbins"), 40); /* classes 16 .. 32768 */
+    size_t prev = 0;
+    for (unsigned j = 0; j < nbins; j++) {
+        size_t s = rd_z("arenas.bin.%u.size", j);
+        uint32_t nregs = rd_u32("arenas.bin.%u.nregs", j);
+        size_t slab = rd_z("arenas.bin.%u.slab_size", j);
+        CHECK(s > prev && s % 16 == 0, "bin %u size %zu", j, s);
+        CHECK_EQ_U(nallocx(s, 0), s);
+        CHECK(nallocx(prev + 1, 0) == s, "bin %u", j);
+        CHECK(slab % 4096 == 0 && nregs == slab / s, "bin %u: %u regs of %zu in %zu", j, nregs, s,
+              slab);
+        prev = s;
+    }
+    CHECK_EQ_U(prev, 14336);
+    unsigned nl = rd_u("arenas.nlextents");
+    CHECK_EQ_U(nl, 196);
+    for (unsigned j = 0; j < nl; j++) {
+        size_t s = rd_z("arenas.lextent.%u.size", j);
+        CHECK(s > prev, "lextent %u", j);
+        if (s < ((size_t)1 << 40)) {
+            CHECK_EQ_U(nallocx(s, 0), s);
+            CHECK_EQ_U(nallocx(prev + 1, 0), s);
+        }
+        prev = s;
+    }
+    CHECK_EQ_U(rd_z("arenas.lextent.0.size"), 16384);
+    CHECK_EQ_U(prev, (size_t)7 << 60);
+    /* out of range indices */
+    size_t v, sz = sizeof(v);
+    CHECK(mallctl("arenas.bin.35.size", &v, &sz, NULL, 0) == ENOENT);
+    CHECK(mallctl("arenas.lextent.196.size", &v, &sz, NULL, 0) == ENOENT);
+}
+
+static void test_narenas(void) {
+    unsigned n = rd_u("arenas.narenas");
+    unsigned opt_n = rd_u("opt.narenas");
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned expect = opt_n ? opt_n : (unsigned)(4 * ncpu);
+    if (expect > 2048) expect = 2048;
+    /* CPU count as the library sees it may differ (affinity): check only a pinned count */
+    if (opt_n) CHECK_EQ_U(n, expect);
+    CHECK(n >= 1);
+    unsigned a = new_arena();
+    CHECK_EQ_U(a, n);
+    CHECK_EQ_U(rd_u("arenas.narenas"), n + 1);
+    unsigned b = new_arena();
+    CHECK_EQ_U(b, n + 1);
+    CHECK_EQ_U(rd_u("arenas.narenas"), n + 2);
+    /* arenas.create needs sizeof(unsigned) of room */
+    uint64_t big = 7;
+    size_t sz = sizeof(big);
+    CHECK(mallctl("arenas.create", &big, &sz, NULL, 0) == EINVAL);
+    CHECK_EQ_U(sz, 0);
+    CHECK_EQ_U(big, 7);
+    CHECK(mallctl("arenas.create", NULL, NULL, NULL, 0) == EINVAL);
+    CHECK_EQ_U(rd_u("arenas.narenas"), n + 2);
+    CHECK(mallctl("arenas.narenas", NULL, NULL, &n, sizeof(n)) == EPERM);
+}
+
+/* ---- thread.* ---- */
+static void test_thread_arena(void) {
+    unsigned cur = rd_u("thread.arena");
+    unsigned n = rd_u("arenas.narenas");
+    CHECK(cur < n);
+    unsigned a = new_arena();
+    unsigned old = 99;
+    size_t sz = sizeof(old);
+    CHECK(mallctl("thread.arena", &old, &sz, &a, sizeof(a)) == 0);
+    CHECK_EQ_U(old, cur);
+    CHECK_EQ_U(rd_u("thread.arena"), a);
+    void *p = malloc(100), *q = malloc(200000);
+    unsigned where = 99;
+    sz = sizeof(where);
+    CHECK(mallctl("arenas.lookup", &where, &sz, &p, sizeof(p)) == 0);
+    CHECK_EQ_U(where, a);
+    CHECK(mallctl("arenas.lookup", &where, &sz, &q, sizeof(q)) == 0);
+    CHECK_EQ_U(where, a);
+    free(p);
+    free(q);
+    epoch();
+    CHECK_EQ_U(rd_u("stats.arenas.%u.nthreads", a), 1);
+    /* out of range: EFAULT, nothing changes */
+    unsigned bad = rd_u("arenas.narenas") + 5;
+    CHECK(mallctl("thread.arena", NULL, NULL, &bad, sizeof(bad)) == EFAULT);
+    CHECK_EQ_U(rd_u("thread.arena"), a);
+    CHECK(mallctl("thread.arena", NULL, NULL, &bad, 2) == EINVAL);
+    /* back: the explicit arena has no thread any more */
+    CHECK(mallctl("thread.arena", NULL, NULL, &cur, sizeof(cur)) == 0);
+    epoch();
+    CHECK_EQ_U(rd_u("stats.arenas.%u.nthreads", a), 0);
+}
+
+static void *thread_counts(void *arg) {
+    (void)arg;
+    uint64_t a0 = rd_u64("thread.allocated");
+    void *p = malloc(100);
+    uint64_t a1 = rd_u64("thread.allocated");
+    CHECK_EQ_U(a1 - a0, 112);
+    free(p);
+    return NULL;
+}
+
+static void test_thread_allocated(void) {
+    uint64_t a0 = rd_u64("thread.allocated"), d0 = rd_u64("thread.deallocated");
+    uint64_t *ap = rd_p("thread.allocatedp"), *dp = rd_p("thread.deallocatedp");
+    REQUIRE(ap && dp);
+    CHECK_EQ_U(*ap, a0);
+    CHECK_EQ_U(*dp, d0);
+    /* through the thread cache */
+    void *p = malloc(100);                                   /* 112 */
+    void *q = calloc(1, 1000);                               /* 1024 */
+    void *r = mallocx(5000, MALLOCX_TCACHE_NONE);            /* 5120 */
+    void *s = mallocx(100000, 0);                            /* 114688 */
+    void *t = mallocx(64, MALLOCX_ALIGN(64) | MALLOCX_ZERO); /* 64 */
+    uint64_t a1 = rd_u64("thread.allocated");
+    CHECK_EQ_U(a1 - a0, 112 + 1024 + 5120 + 114688 + 64);
+    CHECK_EQ_U(*ap, a1);
+    free(p);
+    free(q);
+    dallocx(r, MALLOCX_TCACHE_NONE);
+    sdallocx(s, 100000, 0);
+    free(t);
+    uint64_t d1 = rd_u64("thread.deallocated");
+    CHECK_EQ_U(d1 - d0, 112 + 1024 + 5120 + 114688 + 64);
+    CHECK_EQ_U(*dp, d1);
+    CHECK_EQ_U(rd_u64("thread.allocated"), a1); /* freeing allocates nothing */
+    /* another thread has its own counters */
+    pthread_t th;
+    REQUIRE(pthread_create(&th, NULL, thread_counts, NULL) == 0);
+    pthread_join(th, NULL);
+    uint64_t v = 0;
+    CHECK(mallctl("thread.allocated", NULL, NULL, &v, sizeof(v)) == EPERM);
+}
+
+static void test_thread_tcache(void) {
+    unsigned a = new_arena();
+    CHECK(mallctl("thread.arena", NULL, NULL, &a, sizeof(a)) == 0);
+    unsigned j = bin_of(112);
+    CHECK(rd_b("thread.tcache.enabled") == true);
+    /* with the cache: a fill takes a batch from the bin */
+    void *p[10];
+    for (int i = 0; i < 10; i++) p[i] = malloc(100);
+    epoch();
+    size_t cur = rd_z("stats.arenas.%u.bins.%u.curregs", a, j);
+    CHECK(cur >= 10, "curregs %zu", cur);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nfills", a, j), 1);
+    for (int i = 0; i < 10; i++) free(p[i]);
+    CHECK(mallctl("thread.tcache.flush", NULL, NULL, NULL, 0) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 0);
+    CHECK(rd_u64("stats.arenas.%u.bins.%u.nflushes", a, j) >= 1);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nmalloc", a, j),
+               rd_u64("stats.arenas.%u.bins.%u.ndalloc", a, j));
+    /* nrequests counts the 10 requests (merged at flush) */
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nrequests", a, j), 10);
+    size_t z = 0;
+    CHECK(mallctl("thread.tcache.flush", &z, &(size_t){sizeof(z)}, NULL, 0) == EPERM);
+    CHECK(mallctl("thread.tcache.flush", NULL, NULL, &z, sizeof(z)) == EPERM);
+    /* without the cache every malloc/free reaches the bin */
+    bool off = false, old = false;
+    size_t sz = sizeof(old);
+    CHECK(mallctl("thread.tcache.enabled", &old, &sz, &off, sizeof(off)) == 0);
+    CHECK(old == true);
+    CHECK(rd_b("thread.tcache.enabled") == false);
+    for (int i = 0; i < 7; i++) p[i] = malloc(100);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 7);
+    free(p[0]);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 6);
+    for (int i = 1; i < 7; i++) free(p[i]);
+    bool on = true;
+    CHECK(mallctl("thread.tcache.enabled", NULL, NULL, &on, sizeof(on)) == 0);
+    CHECK(rd_b("thread.tcache.enabled") == true);
+    CHECK(mallctl("thread.tcache.enabled", NULL, NULL, &on, 4) == EINVAL);
+    /* thread.idle flushes */
+    p[0] = malloc(100);
+    free(p[0]);
+    CHECK(mallctl("thread.idle", NULL, NULL, NULL, 0) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 0);
+}
+
+/* ---- tcache.* ---- */
+static void test_tcache_explicit(void) {
+    unsigned a = new_arena();
+    CHECK(mallctl("thread.arena", NULL, NULL, &a, sizeof(a)) == 0);
+    unsigned j = bin_of(112);
+    unsigned tc = 12345;
+    size_t sz = sizeof(tc);
+    REQUIRE(mallctl("tcache.create", &tc, &sz, NULL, 0) == 0);
+    CHECK(tc < 1024);
+    unsigned tc2;
+    REQUIRE(mallctl("tcache.create", &tc2, &sz, NULL, 0) == 0);
+    CHECK(tc2 != tc);
+    void *p = mallocx(100, MALLOCX_TCACHE(tc));
+    REQUIRE(p);
+    epoch();
+    size_t filled = rd_z("stats.arenas.%u.bins.%u.curregs", a, j);
+    CHECK(filled > 1, "a fill of the explicit cache takes a batch (%zu)", filled);
+    dallocx(p, MALLOCX_TCACHE(tc));
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), filled); /* still cached */
+    CHECK(mallctl("tcache.flush", NULL, NULL, &tc, sizeof(tc)) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 0);
+    /* destroy: the index is no longer usable, and may come back */
+    p = mallocx(100, MALLOCX_TCACHE(tc));
+    dallocx(p, MALLOCX_TCACHE(tc));
+    CHECK(mallctl("tcache.destroy", NULL, NULL, &tc, sizeof(tc)) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 0); /* destroy flushed */
+    CHECK(mallocx(100, MALLOCX_TCACHE(tc)) == NULL);
+    CHECK(mallctl("tcache.destroy", NULL, NULL, &tc, sizeof(tc)) == EFAULT);
+    CHECK(mallctl("tcache.flush", NULL, NULL, &tc, sizeof(tc)) == EFAULT);
+    unsigned tc3;
+    REQUIRE(mallctl("tcache.create", &tc3, &sz, NULL, 0) == 0);
+    CHECK_EQ_U(tc3, tc);
+    /* rules */
+    CHECK(mallctl("tcache.flush", NULL, NULL, NULL, 0) == EFAULT);
+    CHECK(mallctl("tcache.flush", &tc, &sz, &tc, sizeof(tc)) == EPERM);
+    CHECK(mallctl("tcache.flush", NULL, NULL, &tc, 2) == EINVAL);
+    CHECK(mallctl("tcache.destroy", NULL, NULL, NULL, 0) == EFAULT);
+    CHECK(mallctl("tcache.create", &tc, &sz, &tc, sizeof(tc)) == EPERM);
+    uint64_t big = 5;
+    size_t bsz = sizeof(big);
+    CHECK(mallctl("tcache.create", &big, &bsz, NULL, 0) == EINVAL);
+    CHECK_EQ_U(bsz, 0);
+    CHECK_EQ_U(big, 5);
+}
+
+/* ---- arena.<i>.* ---- */
+static void test_arena_initialized(void) {
+    CHECK(rd_b("arena.0.initialized") == true);
+    CHECK(rd_b("arena.%u.initialized", ALL) == true);
+    CHECK(rd_b("arena.%u.initialized", DESTROYED) == false);
+    unsigned a = new_arena();
+    CHECK(rd_b("arena.%u.initialized", a) == true);
+    CHECK(mallctl("arena.0.initialized", NULL, NULL, &(bool){true}, 1) == EPERM);
+    bool b;
+    size_t sz = sizeof(b);
+    unsigned n = rd_u("arenas.narenas");
+    CHECK(ctl(&b, &sz, NULL, 0, "arena.%u.initialized", n + 1) == ENOENT);
+}
+
+static void test_arena_purge_decay(void) {
+    unsigned a = new_arena();
+    int fl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
+    size_t big = 1 << 20;
+    void *p = mallocx(big, fl);
+    REQUIRE(p);
+    memset(p, 1, big);
+    dallocx(p, fl);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), big / 4096);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pactive", a), 0);
+    /* decay: nothing is old enough (10 s) */
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), big / 4096);
+    size_t ret0 = rd_z("stats.arenas.%u.retained", a);
+    /* purge: everything */
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", a) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), 0);
+    CHECK(rd_z("stats.arenas.%u.retained", a) >= ret0 + big, "retained grows");
+    CHECK(rd_u64("stats.arenas.%u.npurge", a) >= 1);
+    CHECK(rd_u64("stats.arenas.%u.nmadvise", a) >= 1);
+    CHECK(rd_u64("stats.arenas.%u.purged", a) >= big / 4096);
+    /* purge of all arenas */
+    p = mallocx(big, fl);
+    dallocx(p, fl);
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", ALL) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
+    /* with dirty_decay_ms 0, freed pages are purged at once */
+    ssize_t zero = 0;
+    CHECK(ctl(NULL, NULL, &zero, sizeof(zero), "arena.%u.dirty_decay_ms", a) == 0);
+    p = mallocx(big, fl);
+    dallocx(p, fl);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
+    /* an action takes no value */
+    CHECK(ctl(NULL, NULL, &zero, sizeof(zero), "arena.%u.purge", a) == EPERM);
+    size_t sz = 0;
+    CHECK(ctl(&zero, &sz, NULL, 0, "arena.%u.decay", a) == EPERM);
+}
+
+static void test_arena_decay_ms(void) {
+    unsigned a = new_arena();
+    CHECK_EQ_I(rd_ss("arena.%u.dirty_decay_ms", a), 10000);
+    CHECK_EQ_I(rd_ss("arena.%u.muzzy_decay_ms", a), 0);
+    CHECK_EQ_I(rd_ss("arena.0.dirty_decay_ms"), 10000);
+    ssize_t v = 5000, old = 0;
+    size_t sz = sizeof(old);
+    CHECK(ctl(&old, &sz, &v, sizeof(v), "arena.%u.dirty_decay_ms", a) == 0);
+    CHECK_EQ_I(old, 10000);
+    CHECK_EQ_I(rd_ss("arena.%u.dirty_decay_ms", a), 5000);
+    v = -1;
+    CHECK(ctl(NULL, NULL, &v, sizeof(v), "arena.%u.muzzy_decay_ms", a) == 0);
+    CHECK_EQ_I(rd_ss("arena.%u.muzzy_decay_ms", a), -1);
+    epoch();
+    CHECK_EQ_I(rd_ss("stats.arenas.%u.dirty_decay_ms", a), 5000);
+    CHECK_EQ_I(rd_ss("stats.arenas.%u.muzzy_decay_ms", a), -1);
+    v = -2;
+    CHECK(ctl(NULL, NULL, &v, sizeof(v), "arena.%u.dirty_decay_ms", a) == EFAULT);
+    CHECK_EQ_I(rd_ss("arena.%u.dirty_decay_ms", a), 5000);
+    CHECK(ctl(NULL, NULL, &v, 4, "arena.%u.dirty_decay_ms", a) == EINVAL);
+    v = 100;
+    CHECK(ctl(NULL, NULL, &v, sizeof(v), "arena.%u.dirty_decay_ms", ALL) == EFAULT);
+    /* arenas.*_decay_ms: the value new arenas get */
+    CHECK_EQ_I(rd_ss("arenas.dirty_decay_ms"), 10000);
+    CHECK_EQ_I(rd_ss("arenas.muzzy_decay_ms"), 0);
+    v = 1234;
+    CHECK(mallctl("arenas.dirty_decay_ms", &old, &sz, &v, sizeof(v)) == 0);
+    CHECK_EQ_I(old, 10000);
+    v = 77;
+    CHECK(mallctl("arenas.muzzy_decay_ms", NULL, NULL, &v, sizeof(v)) == 0);
+    unsigned b = new_arena();
+    CHECK_EQ_I(rd_ss("arena.%u.dirty_decay_ms", b), 1234);
+    CHECK_EQ_I(rd_ss("arena.%u.muzzy_decay_ms", b), 77);
+    CHECK_EQ_I(rd_ss("arena.%u.dirty_decay_ms", a), 5000); /* existing arenas keep theirs */
+    v = -5;
+    CHECK(mallctl("arenas.dirty_decay_ms", NULL, NULL, &v, sizeof(v)) == EFAULT);
+    epoch();
+    CHECK_EQ_I(rd_ss("stats.arenas.%u.dirty_decay_ms", ALL), 1234);
+}
+
+/* Known allocation pattern in a fresh arena, no caches: every counter exact. */
+static void test_stats_exact(void) {
+    unsigned a = new_arena();
+    int fl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
+    unsigned j = bin_of(112), j2 = bin_of(4096);
+    size_t lsize = nallocx(100000, 0);
+    CHECK_EQ_U(lsize, 114688);
+    unsigned l = lextent_of(lsize);
+    size_t slab = rd_z("arenas.bin.%u.slab_size", j), slab2 = rd_z("arenas.bin.%u.slab_size", j2);
+    uint32_t nregs2 = rd_u32("arenas.bin.%u.nregs", j2);
+
+    epoch();
+    size_t g_alloc0 = rd_z("stats.allocated");
+    void *p[10], *r[5];
+    for (int i = 0; i < 10; i++) p[i] = mallocx(100, fl);
+    for (int i = 0; i < 5; i++) r[i] = mallocx(4000, fl);
+    void *q = mallocx(100000, fl);
+    epoch();
+    size_t g_alloc1 = rd_z("stats.allocated");
+    CHECK_EQ_U(g_alloc1 - g_alloc0, 10 * 112 + 5 * 4096 + lsize);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nmalloc", a, j), 10);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", a, j), 0);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nrequests", a, j), 10);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 10);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nslabs", a, j), 1);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curslabs", a, j), 1);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.nonfull_slabs", a, j), 0);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nfills", a, j), 10);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nflushes", a, j), 0);
+    unsigned slabs2 = (5 + nregs2 - 1) / nregs2;
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j2), 5);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curslabs", a, j2), slabs2);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.small.allocated", a), 10 * 112 + 5 * 4096);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.small.nmalloc", a), 15);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.small.ndalloc", a), 0);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.small.nrequests", a), 15);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.small.nfills", a), 15);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.small.nflushes", a), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.large.allocated", a), lsize);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.large.nmalloc", a), 1);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.large.ndalloc", a), 0);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.large.nrequests", a), 1);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.lextents.%u.nmalloc", a, l), 1);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.lextents.%u.nrequests", a, l), 1);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.lextents.%u.curlextents", a, l), 1);
+    size_t pactive = (slab + slabs2 * slab2 + lsize) / 4096;
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pactive", a), pactive);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), 0);
+    CHECK_EQ_U(rd_u("stats.arenas.%u.nthreads", a), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.resident", a), pactive * 4096);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.base", a), 0); /* metadata is arena 0's */
+    size_t mapped = rd_z("stats.arenas.%u.mapped", a), retained = rd_z("stats.arenas.%u.retained", a);
+    CHECK(mapped >= pactive * 4096, "mapped %zu", mapped);
+    CHECK_EQ_U((mapped + retained) % (2u << 20), 0); /* whole 2 MiB chunks */
+    /* values are a snapshot: they do not move until the next epoch */
+    for (int i = 0; i < 5; i++) dallocx(p[i], fl);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 10);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 5);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", a, j), 5);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.small.allocated", a), 5 * 112 + 5 * 4096);
+    dallocx(q, fl);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.large.allocated", a), 0);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.large.ndalloc", a), 1);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.lextents.%u.ndalloc", a, l), 1);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.lextents.%u.curlextents", a, l), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), lsize / 4096);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pactive", a), pactive - lsize / 4096);
+    CHECK_EQ_U(rd_z("stats.allocated"), g_alloc1 - lsize - 5 * 112);
+    for (int i = 5; i < 10; i++) dallocx(p[i], fl);
+    for (int i = 0; i < 5; i++) dallocx(r[i], fl);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.small.allocated", a), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curslabs", a, j), 1); /* the current slab stays */
+    CHECK_EQ_U(rd_z("stats.allocated"), g_alloc0);
+}
+
+/* Global totals and MALLCTL_ARENAS_ALL are the sums of the arenas. */
+static void test_stats_merged(void) {
+    unsigned a = new_arena(), b = new_arena();
+    void *x = mallocx(300, MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE);
+    void *y = mallocx(70000, MALLOCX_ARENA(b) | MALLOCX_TCACHE_NONE);
+    void *z = malloc(1000);
+    epoch();
+    unsigned n = rd_u("arenas.narenas"), nbins = rd_u("arenas.nbins");
+    size_t sum_pactive = 0, sum_small = 0, sum_large = 0, sum_mapped = 0, sum_resident = 0;
+    size_t sum_curregs[64] = {0};
+    unsigned sum_threads = 0, live = 0;
+    for (unsigned i = 0; i < n; i++) {
+        size_t v, sz = sizeof(v);
+        int r = ctl(&v, &sz, NULL, 0, "stats.arenas.%u.pactive", i);
+        if (r == ENOENT) continue; /* automatic arena not created yet */
+        CHECK(r == 0);
+        live++;
+        sum_pactive += v;
+        sum_small += rd_z("stats.arenas.%u.small.allocated", i);
+        sum_large += rd_z("stats.arenas.%u.large.allocated", i);
+        sum_mapped += rd_z("stats.arenas.%u.mapped", i);
+        sum_resident += rd_z("stats.arenas.%u.resident", i);
+        sum_threads += rd_u("stats.arenas.%u.nthreads", i);
+        for (unsigned j = 0; j < nbins; j++) sum_curregs[j] += rd_z("stats.arenas.%u.bins.%u.curregs", i, j);
+    }
+    CHECK(live >= 3);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pactive", ALL), sum_pactive);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.small.allocated", ALL), sum_small);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.large.allocated", ALL), sum_large);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.mapped", ALL), sum_mapped);
+    CHECK_EQ_U(rd_u("stats.arenas.%u.nthreads", ALL), sum_threads);
+    CHECK_EQ_U(sum_threads, 1);
+    for (unsigned j = 0; j < nbins; j++)
+        CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", ALL, j), sum_curregs[j]);
+    CHECK_EQ_U(rd_z("stats.allocated"), sum_small + sum_large);
+    CHECK_EQ_U(rd_z("stats.active"), sum_pactive * 4096);
+    CHECK_EQ_U(rd_z("stats.mapped"), sum_mapped);
+    CHECK_EQ_U(rd_z("stats.resident"), sum_resident);
+    size_t allocated = rd_z("stats.allocated"), active = rd_z("stats.active");
+    size_t metadata = rd_z("stats.metadata"), resident = rd_z("stats.resident");
+    size_t mapped = rd_z("stats.mapped");
+    CHECK(active >= allocated && active % 4096 == 0);
+    CHECK(resident >= active && resident % 4096 == 0);
+    CHECK(mapped >= active);
+    CHECK(metadata > 0 && metadata < mapped);
+    CHECK_EQ_U(rd_z("stats.arenas.0.base"), metadata);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.base", ALL), metadata);
+    CHECK_EQ_U(rd_z("stats.retained"), rd_z("stats.arenas.%u.retained", ALL));
+    /* an automatic arena that does not exist, and an index out of range */
+    size_t v, sz = sizeof(v);
+    CHECK(ctl(&v, &sz, NULL, 0, "stats.arenas.%u.pactive", n + 3) == ENOENT);
+    CHECK(ctl(&v, &sz, NULL, 0, "stats.arenas.%u.pactive", DESTROYED) == ENOENT);
+    CHECK(ctl(&v, &sz, NULL, 0, "stats.arenas.0.bins.35.curregs") == ENOENT);
+    CHECK(ctl(&v, &sz, NULL, 0, "stats.arenas.0.lextents.196.curlextents") == ENOENT);
+    /* an arena created after the last epoch appears at the next one */
+    unsigned c = new_arena();
+    CHECK(ctl(&v, &sz, NULL, 0, "stats.arenas.%u.pactive", c) == ENOENT);
+    epoch();
+    CHECK(ctl(&v, &sz, NULL, 0, "stats.arenas.%u.pactive", c) == 0);
+    dallocx(x, MALLOCX_TCACHE_NONE);
+    dallocx(y, MALLOCX_TCACHE_NONE);
+    free(z);
+}
+
+static void test_arena_reset(void) {
+    unsigned a = new_arena();
+    int fl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
+    unsigned j = bin_of(48);
+    for (int i = 0; i < 100; i++) REQUIRE(mallocx(40, fl));
+    for (int i = 0; i < 3; i++) REQUIRE(mallocx(300000, fl));
+    /* blocks of the arena in the calling thread's cache are flushed too */
+    void *c = mallocx(5000, MALLOCX_ARENA(a));
+    free(c);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 100);
+    CHECK(rd_z("stats.arenas.%u.large.allocated", a) >= 3 * 300000);
+    /* (reset flushes this thread's cache: flush first so totals compare) */
+    CHECK(mallctl("thread.tcache.flush", NULL, NULL, NULL, 0) == 0);
+    epoch();
+    size_t before = rd_z("stats.allocated");
+    size_t arena_bytes = rd_z("stats.arenas.%u.small.allocated", a) +
+                         rd_z("stats.arenas.%u.large.allocated", a);
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.reset", a) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.small.allocated", a), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.large.allocated", a), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curslabs", a, j), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pactive", a), 0);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", a, j), 100);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.large.ndalloc", a), 3);
+    CHECK_EQ_U(rd_z("stats.allocated"), before - arena_bytes);
+    /* the arena works afterwards */
+    void *p = mallocx(40, fl);
+    REQUIRE(p);
+    memset(p, 0, 40);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 1);
+    dallocx(p, fl);
+    /* only explicit arenas */
+    CHECK(mallctl("arena.0.reset", NULL, NULL, NULL, 0) == EFAULT);
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.reset", ALL) == EFAULT);
+    CHECK(ctl(NULL, NULL, &a, sizeof(a), "arena.%u.reset", a) == EPERM);
+}
+
+static void test_arena_destroy(void) {
+    unsigned a = new_arena();
+    int fl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
+    for (int i = 0; i < 10; i++) REQUIRE(mallocx(100, fl));
+    REQUIRE(mallocx(50000, fl));
+    epoch();
+    CHECK(rd_b("arena.%u.initialized", DESTROYED) == false);
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.destroy", a) == 0);
+    CHECK(rd_b("arena.%u.initialized", a) == false);
+    CHECK(rd_b("arena.%u.initialized", DESTROYED) == true);
+    epoch();
+    size_t v, sz = sizeof(v);
+    CHECK(ctl(&v, &sz, NULL, 0, "stats.arenas.%u.pactive", a) == ENOENT);
+    unsigned j = bin_of(112);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nmalloc", DESTROYED, j), 10);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", DESTROYED, j), 10);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.small.nmalloc", DESTROYED), 10);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.large.nmalloc", DESTROYED), 1);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.small.allocated", DESTROYED), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pactive", DESTROYED), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", DESTROYED), 0);
+    /* destroyed: actions fail, the index is reused by arenas.create */
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.destroy", a) == EFAULT);
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.reset", a) == EFAULT);
+    ssize_t d;
+    size_t dsz = sizeof(d);
+    CHECK(ctl(&d, &dsz, NULL, 0, "arena.%u.dirty_decay_ms", a) == EFAULT);
+    CHECK(mallocx(100, fl) == NULL);
+    unsigned b = new_arena();
+    CHECK_EQ_U(b, a);
+    void *p = mallocx(100, MALLOCX_ARENA(b) | MALLOCX_TCACHE_NONE);
+    REQUIRE(p);
+    epoch();
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nmalloc", b, j), 1); /* fresh counters */
+    dallocx(p, MALLOCX_TCACHE_NONE);
+    /* an arena a thread is assigned to cannot be destroyed */
+    CHECK(mallctl("thread.arena", NULL, NULL, &b, sizeof(b)) == 0);
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.destroy", b) == EFAULT);
+    unsigned zero = 0;
+    CHECK(mallctl("thread.arena", NULL, NULL, &zero, sizeof(zero)) == 0);
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.destroy", b) == 0);
+    CHECK(mallctl("arena.0.destroy", NULL, NULL, NULL, 0) == EFAULT);
+    /* destroy/create cycles reuse the index and its memory */
+    for (int k = 0; k < 50; k++) {
+        unsigned c = new_arena();
+        CHECK_EQ_U(c, a);
+        REQUIRE(mallocx(1000, MALLOCX_ARENA(c) | MALLOCX_TCACHE_NONE));
+        CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.destroy", c) == 0);
+    }
+}
+
+/* ---- extent hooks ---- */
+static extent_hooks_t *dflt;
+static int n_alloc, n_dalloc, n_destroy, n_purge, bad_ind;
+static unsigned hooks_arena;
+
+static void *h_alloc(extent_hooks_t *h, void *na, size_t size, size_t align, bool *zero, bool *commit,
+                     unsigned ind) {
+    (void)h;
+    n_alloc++;
+    if (ind != hooks_arena) bad_ind++;
+    return dflt->alloc(dflt, na, size, align, zero, commit, ind);
+}
+static bool h_dalloc(extent_hooks_t *h, void *addr, size_t size, bool committed, unsigned ind) {
+    (void)h;
+    n_dalloc++;
+    return dflt->dalloc(dflt, addr, size, committed, ind);
+}
+static void h_destroy(extent_hooks_t *h, void *addr, size_t size, bool committed, unsigned ind) {
+    (void)h;
+    n_destroy++;
+    dflt->destroy(dflt, addr, size, committed, ind);
+}
+static bool h_purge_forced(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len,
+                           unsigned ind) {
+    (void)h;
+    n_purge++;
+    return dflt->purge_forced(dflt, addr, size, off, len, ind);
+}
+static bool h_split(extent_hooks_t *h, void *a, size_t s, size_t sa, size_t sb, bool c, unsigned i) {
+    (void)h, (void)a, (void)s, (void)sa, (void)sb, (void)c, (void)i;
+    return false;
+}
+static bool h_merge(extent_hooks_t *h, void *a, size_t sa, void *b, size_t sb, bool c, unsigned i) {
+    (void)h, (void)a, (void)sa, (void)b, (void)sb, (void)c, (void)i;
+    return false;
+}
+static extent_hooks_t my_hooks = {h_alloc, h_dalloc, h_destroy, NULL, NULL, NULL, h_purge_forced,
+                                  h_split, h_merge};
+
+static void test_extent_hooks(void) {
+    dflt = rd_p("arena.0.extent_hooks");
+    REQUIRE(dflt && dflt->alloc && dflt->dalloc);
+    /* create an arena with hooks */
+    extent_hooks_t *hp = &my_hooks;
+    unsigned a = 0;
+    size_t sz = sizeof(a);
+    hooks_arena = rd_u("arenas.narenas");
+    REQUIRE(mallctl("arenas.create", &a, &sz, &hp, sizeof(hp)) == 0);
+    CHECK_EQ_U(a, hooks_arena);
+    CHECK(rd_p("arena.%u.extent_hooks", a) == &my_hooks);
+    int fl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
+    void *p = mallocx(1 << 20, fl), *q = mallocx(64, fl);
+    REQUIRE(p && q);
+    memset(p, 7, 1 << 20);
+    CHECK(n_alloc >= 1);
+    CHECK_EQ_U(bad_ind, 0);
+    dallocx(p, fl);
+    dallocx(q, fl);
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", a) == 0);
+    CHECK(n_purge >= 1);
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.destroy", a) == 0);
+    CHECK(n_destroy >= 1, "destroy hook called %d times", n_destroy);
+    /* replace the hooks of an existing arena: the old ones come back */
+    unsigned b = new_arena();
+    extent_hooks_t *old = NULL;
+    sz = sizeof(old);
+    CHECK(ctl(&old, &sz, &hp, sizeof(hp), "arena.%u.extent_hooks", b) == 0);
+    CHECK(old == dflt);
+    CHECK(rd_p("arena.%u.extent_hooks", b) == &my_hooks);
+    hooks_arena = b;
+    n_alloc = 0;
+    p = mallocx(4 << 20, MALLOCX_ARENA(b) | MALLOCX_TCACHE_NONE);
+    REQUIRE(p);
+    CHECK(n_alloc >= 1);
+    dallocx(p, MALLOCX_TCACHE_NONE);
+    CHECK(ctl(NULL, NULL, &dflt, sizeof(dflt), "arena.%u.extent_hooks", b) == 0);
+    CHECK(rd_p("arena.%u.extent_hooks", b) == dflt);
+    /* errors */
+    CHECK(ctl(NULL, NULL, &hp, 4, "arena.%u.extent_hooks", b) == EINVAL);
+    CHECK(ctl(&old, &sz, NULL, 0, "arena.%u.extent_hooks", ALL) == EFAULT);
+}
+
+static void test_arenas_lookup(void) {
+    unsigned a = new_arena();
+    void *ps[4] = {mallocx(8, MALLOCX_ARENA(a)), mallocx(3000, MALLOCX_ARENA(a)),
+                   mallocx(40000, MALLOCX_ARENA(a)), mallocx(3 << 20, MALLOCX_ARENA(a))};
+    for (int i = 0; i < 4; i++) {
+        unsigned ind = 999;
+        size_t sz = sizeof(ind);
+        REQUIRE(ps[i]);
+        CHECK(mallctl("arenas.lookup", &ind, &sz, &ps[i], sizeof(void *)) == 0);
+        CHECK_EQ_U(ind, a);
+    }
+    void *m = malloc(10);
+    unsigned ind = 999;
+    size_t sz = sizeof(ind);
+    CHECK(mallctl("arenas.lookup", &ind, &sz, &m, sizeof(m)) == 0);
+    CHECK_EQ_U(ind, rd_u("thread.arena"));
+    int local;
+    void *bogus = &local;
+    CHECK(mallctl("arenas.lookup", &ind, &sz, &bogus, sizeof(bogus)) == EINVAL);
+    void *null = NULL;
+    CHECK(mallctl("arenas.lookup", &ind, &sz, &null, sizeof(null)) == EINVAL);
+    CHECK(mallctl("arenas.lookup", &ind, &sz, NULL, 0) == EINVAL);
+    CHECK(mallctl("arenas.lookup", &ind, &sz, &m, 4) == EINVAL);
+    for (int i = 0; i < 4; i++) dallocx(ps[i], 0);
+    free(m);
+}
+
+/* ---- name resolution and error codes ---- */
+static void test_errors_and_mib(void) {
+    size_t v, sz = sizeof(v);
+    CHECK(mallctl("no.such.name", &v, &sz, NULL, 0) == ENOENT);
+    CHECK(mallctl("", &v, &sz, NULL, 0) == ENOENT);
+    CHECK(mallctl("stats", &v, &sz, NULL, 0) == ENOENT);       /* inner node */
+    CHECK(mallctl("arenas.bin.0", &v, &sz, NULL, 0) == ENOENT); /* inner node */
+    CHECK(mallctl("version.x", &v, &sz, NULL, 0) == ENOENT);    /* below a leaf */
+    CHECK(mallctl("arenas.bin.x.size", &v, &sz, NULL, 0) == ENOENT);
+    CHECK(mallctl("arenas.bin.-1.size", &v, &sz, NULL, 0) == ENOENT);
+    CHECK(mallctl("arenas.bin..size", &v, &sz, NULL, 0) == ENOENT);
+    CHECK(mallctl("arenas.bin.99999999999999999999999.size", &v, &sz, NULL, 0) == ENOENT);
+    CHECK(mallctl("stats.allocated.", &v, &sz, NULL, 0) == ENOENT);
+    CHECK(mallctl("opt.nope", &v, &sz, NULL, 0) == ENOENT);
+    CHECK(mallctl("stats.allocated", &v, &sz, &v, sizeof(v)) == EPERM);
+    /* short read: as much as fits is copied and *oldlenp tells */
+    size_t page = 0;
+    uint32_t half = 0;
+    size_t hsz = sizeof(half);
+    CHECK(mallctl("arenas.page", &half, &hsz, NULL, 0) == EINVAL);
+    CHECK_EQ_U(hsz, 4);
+    memcpy(&page, &half, 4);
+    CHECK_EQ_U(page, 4096);
+    /* reading with oldlenp NULL reads nothing and succeeds */
+    CHECK(mallctl("arenas.page", &page, NULL, NULL, 0) == 0);
+    /* the manual's MIB loop */
+    unsigned nbins = rd_u("arenas.nbins");
+    size_t mib[4], miblen = 4;
+    CHECK(mallctlnametomib("arenas.bin.0.size", mib, &miblen) == 0);
+    CHECK_EQ_U(miblen, 4);
+    CHECK_EQ_U(mib[2], 0);
+    for (unsigned i = 0; i < nbins; i++) {
+        size_t bs, len = sizeof(bs);
+        mib[2] = i;
+        CHECK(mallctlbymib(mib, miblen, &bs, &len, NULL, 0) == 0);
+        CHECK_EQ_U(bs, rd_z("arenas.bin.%u.size", i));
+    }
+    mib[2] = nbins;
+    CHECK(mallctlbymib(mib, miblen, &v, &sz, NULL, 0) == ENOENT);
+    /* a partial MIB: *miblenp smaller than the name */
+    size_t pm[8], pml = 2;
+    CHECK(mallctlnametomib("stats.arenas.0.small.allocated", pm, &pml) == 0);
+    CHECK_EQ_U(pml, 2);
+    size_t full[8], fl = 8;
+    CHECK(mallctlnametomib("stats.arenas.0.small.allocated", full, &fl) == 0);
+    CHECK_EQ_U(fl, 5);
+    CHECK(pm[0] == full[0] && pm[1] == full[1]);
+    CHECK(mallctlbymib(pm, pml, &v, &sz, NULL, 0) == ENOENT); /* partial: no value */
+    /* MIB of MALLCTL_ARENAS_ALL carries the number */
+    epoch();
+    char name[64];
+    snprintf(name, sizeof(name), "stats.arenas.%u.small.allocated", ALL);
+    fl = 8;
+    CHECK(mallctlnametomib(name, full, &fl) == 0);
+    CHECK_EQ_U(full[2], ALL);
+    size_t s1, s2, l1 = sizeof(s1), l2 = sizeof(s2);
+    CHECK(mallctlbymib(full, fl, &s1, &l1, NULL, 0) == 0);
+    CHECK(mallctl(name, &s2, &l2, NULL, 0) == 0);
+    CHECK_EQ_U(s1, s2);
+    /* a bad MIB component */
+    size_t bad[2] = {9999, 0};
+    CHECK(mallctlbymib(bad, 2, &v, &sz, NULL, 0) == ENOENT);
+    CHECK(mallctlbymib(full, 0, &v, &sz, NULL, 0) == ENOENT);
+    full[4] = 9999;
+    CHECK(mallctlbymib(full, fl, &v, &sz, NULL, 0) == ENOENT);
+    CHECK(mallctlnametomib("no.such", full, &fl) == ENOENT);
+    /* bymib can write too */
+    size_t tm[3], tml = 3;
+    CHECK(mallctlnametomib("thread.tcache.enabled", tm, &tml) == 0);
+    bool off = false, was = true;
+    size_t bsz = sizeof(was);
+    CHECK(mallctlbymib(tm, tml, &was, &bsz, &off, sizeof(off)) == 0);
+    CHECK(was == true && rd_b("thread.tcache.enabled") == false);
+    /* arena.<i>.purge through a MIB with the index changed */
+    unsigned a = new_arena();
+    size_t am[3], aml = 3;
+    CHECK(mallctlnametomib("arena.0.purge", am, &aml) == 0);
+    am[1] = a;
+    CHECK(mallctlbymib(am, aml, NULL, NULL, NULL, 0) == 0);
+    am[1] = (size_t)rd_u("arenas.narenas") + 7;
+    CHECK(mallctlbymib(am, aml, NULL, NULL, NULL, 0) == ENOENT);
+}
+
+/* Several threads using mallctl at once (epoch, stats, create). */
+static void *stress(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 200; i++) {
+        uint64_t e = 1;
+        size_t sz = sizeof(e);
+        mallctl("epoch", &e, &sz, &e, sizeof(e));
+        size_t v;
+        sz = sizeof(v);
+        mallctl("stats.allocated", &v, &sz, NULL, 0);
+        void *p = malloc(100 + (size_t)i);
+        free(p);
+        if (i % 50 == 0) {
+            unsigned a;
+            sz = sizeof(a);
+            mallctl("arenas.create", &a, &sz, NULL, 0);
+        }
+    }
+    return NULL;
+}
+
+static void test_threads(void) {
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) REQUIRE(pthread_create(&th[i], NULL, stress, NULL) == 0);
+    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    epoch();
+    CHECK(rd_z("stats.allocated") > 0);
+    /* fork with the namespace in use */
+    pid_t pid = fork();
+    if (pid == 0) {
+        epoch();
+        _exit(rd_z("stats.allocated") > 0 ? 0 : 1);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static const tcase_t tests[] = {
+    {"every_name_read_and_mib", test_every_name},
+    {"version_epoch", test_version_epoch},
+    {"opt_defaults", test_opt_defaults},
+    {"arenas_constants", test_arenas_constants},
+    {"arenas_narenas_create", test_narenas},
+    {"thread_arena", test_thread_arena},
+    {"thread_allocated", test_thread_allocated},
+    {"thread_tcache", test_thread_tcache},
+    {"tcache_explicit", test_tcache_explicit},
+    {"arena_initialized", test_arena_initialized},
+    {"arena_purge_decay", test_arena_purge_decay},
+    {"arena_decay_ms", test_arena_decay_ms},
+    {"stats_exact", test_stats_exact},
+    {"stats_merged_all", test_stats_merged},
+    {"arena_reset", test_arena_reset},
+    {"arena_destroy", test_arena_destroy},
+    {"extent_hooks", test_extent_hooks},
+    {"arenas_lookup", test_arenas_lookup},
+    {"errors_and_mib", test_errors_and_mib},
+    {"threads_and_fork", test_threads},
+};
+
+int main(int argc, char **argv) {
+    return t_main(tests, sizeof(tests) / sizeof(tests[0]), argc, argv);
+}

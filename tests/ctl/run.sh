@@ -1,0 +1,40 @@
+#!/bin/sh
+# run.sh BUILD -- runs the mallctl/statistics/configuration tests built by
+# tests/ctl/ctl.mk: one line per test (PASS/FAIL, SKIP not counted), then
+# "N passed, N failed"; exits non-zero when a test failed or none ran.
+B=${1:-build}
+T=$B/tests-ctl
+dir=$(dirname "$0")
+log=$(mktemp)
+work=$(mktemp -d)
+trap 'rm -rf "$log" "$work"' EXIT
+unset MOSAIC_CONF
+
+# prog NAME COMMAND...: its lines, or a FAIL line when it dies without them
+prog() {
+    name=$1
+    shift
+    "$@" >"$work/lines" 2>"$work/err"
+    rc=$?
+    cat "$work/lines"
+    if [ $rc -gt 1 ] || { [ $rc -ne 0 ] && ! grep -q '^FAIL' "$work/lines"; }; then
+        echo "FAIL $name: exit status $rc: $(head -c 300 "$work/err" | tr '\n' ' ')"
+    fi
+}
+
+{
+    prog ctl_test "$T/ctl_test"
+    prog compat "$T/compat"
+    mkdir -p "$work/stats"
+    if "$T/stats_print" "$work/stats" 2>"$work/err"; then
+        prog check_stats python3 "$dir/check_stats.py" "$work/stats"
+    else
+        echo "FAIL stats_print: exit status $?: $(head -c 300 "$work/err" | tr '\n' ' ')"
+    fi
+    prog conf sh "$dir/conf.sh" "$B"
+} | tee "$log"
+
+passed=$(grep -c '^PASS' "$log")
+failed=$(grep -c '^FAIL' "$log")
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -1,0 +1,123 @@
+/*
+ * stats_print.c -- writes malloc_stats_print output (text and JSON, with
+ * several opts) into DIR, with a known allocation pattern alive in a fresh
+ * arena, plus DIR/expect.json: the values mallctl reports for the same
+ * snapshot. check_stats.py parses the JSON with Python's json module and
+ * compares. Usage: stats_print DIR
+ */
+#include "mosaic.h"
+#include "conf.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+static FILE *out;
+static unsigned ncalls;
+static void cb(void *opaque, const char *s) {
+    ncalls++;
+    if (opaque != (void *)&out) abort(); /* cbopaque is passed through */
+    fputs(s, out);
+}
+
+static void print_to(const char *dir, const char *file, const char *opts) {
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    out = fopen(path, "w");
+    if (!out) {
+        perror(path);
+        exit(2);
+    }
+    malloc_stats_print(cb, &out, opts);
+    fclose(out);
+}
+
+static size_t rd_z(const char *fmt, unsigned a, unsigned b) {
+    char name[128];
+    snprintf(name, sizeof(name), fmt, a, b);
+    size_t v = 0, sz = sizeof(v);
+    if (mallctl(name, &v, &sz, NULL, 0)) {
+        fprintf(stderr, "mallctl %s failed\n", name);
+        exit(2);
+    }
+    return v;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) return 2;
+    const char *dir = argv[1];
+    unsigned a;
+    size_t sz = sizeof(a);
+    if (mallctl("arenas.create", &a, &sz, NULL, 0)) return 2;
+    int fl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
+    for (int i = 0; i < 10; i++)
+        if (!mallocx(100, fl)) return 2;
+    if (!mallocx(100000, fl)) return 2;
+    unsigned nbins;
+    sz = sizeof(nbins);
+    mallctl("arenas.nbins", &nbins, &sz, NULL, 0);
+    unsigned bin112 = 0;
+    for (unsigned j = 0; j < nbins; j++)
+        if (rd_z("arenas.bin.%u.size", j, 0) == 112) bin112 = j;
+
+    /* The printers refresh the snapshot (an epoch); mallctl then reads the
+     * same snapshot, as long as nothing writes "epoch" in between. */
+    print_to(dir, "stats.json", "J");
+    char path[512];
+    snprintf(path, sizeof(path), "%s/expect.json", dir);
+    FILE *e = fopen(path, "w");
+    if (!e) return 2;
+    unsigned narenas;
+    sz = sizeof(narenas);
+    mallctl("arenas.narenas", &narenas, &sz, NULL, 0);
+    fprintf(e, "{\n");
+    const char *g[] = {"allocated", "active", "metadata", "resident", "mapped", "retained"};
+    for (int i = 0; i < 6; i++) {
+        char n[64];
+        snprintf(n, sizeof(n), "stats.%s", g[i]);
+        size_t v = 0;
+        sz = sizeof(v);
+        mallctl(n, &v, &sz, NULL, 0);
+        fprintf(e, "  \"%s\": %zu,\n", g[i], v);
+    }
+    fprintf(e, "  \"narenas\": %u,\n  \"nbins\": %u,\n  \"arena\": %u,\n  \"bin112\": %u,\n", narenas,
+            nbins, a, bin112);
+    fprintf(e, "  \"arena_small_allocated\": %zu,\n",
+            rd_z("stats.arenas.%u.small.allocated", a, 0));
+    fprintf(e, "  \"arena_large_allocated\": %zu,\n",
+            rd_z("stats.arenas.%u.large.allocated", a, 0));
+    fprintf(e, "  \"arena_pactive\": %zu,\n", rd_z("stats.arenas.%u.pactive", a, 0));
+    fprintf(e, "  \"arena_bin112_curregs\": %zu,\n",
+            rd_z("stats.arenas.%u.bins.%u.curregs", a, bin112));
+    fprintf(e, "  \"large_size\": %zu,\n", nallocx(100000, 0));
+    fprintf(e, "  \"opts\": [");
+    bool first = true;
+#define OPT_NAME(name, type, kind, def, min, max, choices, doc)                                    \
+    fprintf(e, "%s[\"%s\", \"%s\"]", first ? "" : ", ", #name,                                   \
+            kind == CONF_CHOICE || !strcmp(#name, "junk") ? "str"                                 \
+            : kind == CONF_BOOL                           ? "bool"                                \
+                                                          : "int");                               \
+    first = false;
+    CONF_OPTIONS(OPT_NAME)
+#undef OPT_NAME
+    fprintf(e, "],\n  \"bin_sizes\": [");
+    for (unsigned j = 0; j < nbins; j++) fprintf(e, "%s%zu", j ? ", " : "", rd_z("arenas.bin.%u.size", j, 0));
+    fprintf(e, "]\n}\n");
+    fclose(e);
+
+    print_to(dir, "stats.txt", NULL);
+    print_to(dir, "stats_g.json", "Jg");
+    print_to(dir, "stats_mabl.json", "Jmabl");
+    print_to(dir, "stats_unknown_opts.txt", "xyz!");
+    /* an arena destroyed: the "destroyed" section appears */
+    char name[64];
+    snprintf(name, sizeof(name), "arena.%u.destroy", a);
+    if (mallctl(name, NULL, NULL, NULL, 0)) return 2;
+    print_to(dir, "stats_destroyed.json", "J");
+    print_to(dir, "stats_destroyed.txt", "");
+    return ncalls ? 0 : 2;
+}
