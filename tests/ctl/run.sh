@@ -32,6 +32,11 @@ prog() {
         echo "FAIL stats_print: exit status $?: $(head -c 300 "$work/err" | tr '\n' ' ')"
     fi
     prog conf sh "$dir/conf.sh" "$B"
+    if sh "$dir/../../tools/gen-opt-docs" --check 2>"$work/err"; then
+        echo "PASS reference_docs_current"
+    else
+        echo "FAIL reference_docs_current: $(tail -n 1 "$work/err")"
+    fi
 } | tee "$log"
 
 passed=$(grep -c '^PASS' "$log")
