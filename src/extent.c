@@ -414,6 +414,18 @@ void pa_dalloc(pa_t *pa, extent_t *e) {
     if (e->slab) ext_clear_interior(e);
     pa->active_pages -= ext_pages(e);
     e->zeroed = false;
+    if (e->remapped && pa_default_hooks(pa)) {
+        /* A block that mremap placed on its own mapping goes straight back
+         * to the kernel: kept, it would sit dirty beside nothing it can merge
+         * with, and be split into pieces too small for the next huge block. */
+        pm_put(e->addr, 0);
+        pm_put(ext_last(e), 0);
+        os_unmap((void *)e->addr, e->size);
+        pa->mapped_total -= e->size;
+        extent_record_free(pa, e);
+        mutex_unlock(&pa->lock);
+        return;
+    }
     uint64_t now = os_now_ns();
     pa_insert(pa, e, EXT_DIRTY, now);
     pa_decay_locked(pa, now, false);
@@ -501,6 +513,7 @@ bool pa_remap(pa_t *pa, extent_t *e, size_t newsize, unsigned szind) {
         e->addr = (uintptr_t)p;
         e->size = newsize;
         e->szind = (uint8_t)szind;
+        e->remapped = true;
         pa->mapped_total += newsize - oldsize;
         pa->active_pages += (newsize - oldsize) >> OS_PAGE_SHIFT;
     }

@@ -40,6 +40,7 @@ struct extent_s {
     uint8_t szind;            /* size class while active */
     bool slab;                /* active as a slab of small regions */
     bool zeroed;              /* every byte known to be zero */
+    bool remapped;            /* active block moved by mremap: its own mapping */
     /* slab only (bin lock): */
     uint32_t nfree;           /* free regions */
     uint32_t hint;            /* lowest bitmap word that may hold a free bit */
