@@ -83,8 +83,6 @@ programs[sqlite3]|600|$RUN|0|sh tests/programs.sh sqlite3
 random[tsan]|600|$T/random_tsan|1|$TSAN MOSAIC_TEST_SCALE=10 MOSAIC_TEST_LIVE_MIB=256 $T/random_tsan
 threads-rings[tsan]|600|$T/threads_tsan|1|$TSAN MOSAIC_TEST_SCALE=15 $T/threads_tsan rings
 threads-churn[tsan]|600|$T/threads_tsan|1|$TSAN MOSAIC_TEST_CHURN_THREADS=2000 $T/threads_tsan churn
-edge[tsan]|300|$T/edge_tsan|0|$TSAN $T/edge_tsan
-align[tsan]|300|$T/align_tsan|0|$TSAN $T/align_tsan
 random[asan]|600|$T/random_asan|1|$ASAN MOSAIC_TEST_SCALE=25 $T/random_asan
 threads-rings[asan]|600|$T/threads_asan|1|$ASAN MOSAIC_TEST_SCALE=25 $T/threads_asan rings
 threads-churn[asan]|600|$T/threads_asan|1|$ASAN MOSAIC_TEST_CHURN_THREADS=3000 $T/threads_asan churn

@@ -28,8 +28,8 @@ MOSAIC_STRESS_RUNS ?= 20
 
 T_PROGS  := edge align random threads fork oom
 T_BINS   := $(foreach p,$(T_PROGS),$(T_DIR)/$(p)_glibc $(T_DIR)/$(p)_mosaic $(T_DIR)/$(p)_linked) \
-            $(foreach p,edge align random threads,$(T_DIR)/$(p)_static $(T_DIR)/$(p)_tsan \
-              $(T_DIR)/$(p)_asan) \
+            $(foreach p,edge align random threads,$(T_DIR)/$(p)_static $(T_DIR)/$(p)_asan) \
+            $(foreach p,random threads,$(T_DIR)/$(p)_tsan) \
             $(T_DIR)/libprobe.so
 
 .PHONY: test test-build stress stress20
