@@ -31,6 +31,7 @@ import json
 import math
 import os
 import platform
+import resource
 import shlex
 import shutil
 import statistics
@@ -225,7 +226,7 @@ BENCHES = [
     ("falseshare", "falseshare", lambda s, t: ["-t", t, "-o", "8", "-r", n(1000, s),
                                                "-w", "20000"],
      "cache-scratch: objects allocated by main, freed and re-allocated by T writers"),
-    ("frag", "frag", lambda s, t: ["-n", "1000000", "-f", "90"],
+    ("frag", "frag", lambda s, t: ["-t", "1", "-n", "1000000", "-f", "90"],
      "1M objects 16-128 B, free 90%, refill with 129-512, 513-2048, 16-128 B"),
 ]
 BENCH_NAMES = [b[0] for b in BENCHES]
@@ -247,6 +248,26 @@ IPC_MODES = ["pair", "batch"]
 # Running one program
 
 SPAWN = None  # path of build/bench/spawn, set in main()
+NCPU = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def own_cpu_seconds():
+    """CPU seconds of this runner and all its waited-for children."""
+    a = resource.getrusage(resource.RUSAGE_SELF)
+    b = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
+def cpu_busy_seconds():
+    """System-wide non-idle CPU seconds so far (from /proc/stat), or None."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        # user nice system idle iowait irq softirq steal ...
+        return (sum(v[:8]) - v[3] - v[4]) / float(CLK_TCK)
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def run_once(argv, preload, timeout):
@@ -264,6 +285,9 @@ def run_once(argv, preload, timeout):
     if preload:
         cmd += ["-p", preload]
     cmd += ["--"] + argv
+    busy0 = cpu_busy_seconds()
+    mine0 = own_cpu_seconds()
+    t0 = time.perf_counter()
     try:
         p = subprocess.run(cmd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                            timeout=timeout + 30)
@@ -275,6 +299,9 @@ def run_once(argv, preload, timeout):
         res["stderr_tail"] = str(e)
         os.unlink(statpath)
         return res
+    t1 = time.perf_counter()
+    busy1 = cpu_busy_seconds()
+    mine1 = own_cpu_seconds()
     st = {}
     try:
         with open(statpath) as f:
@@ -298,6 +325,11 @@ def run_once(argv, preload, timeout):
     res["user"] = float(st["user"])
     res["sys"] = float(st["sys"])
     res["maxrss_kb"] = int(st["maxrss_kb"])
+    if busy0 is not None and busy1 is not None and t1 > t0:
+        # CPU time other processes used while this one ran, as a fraction of
+        # the machine: tells a quiet run from a disturbed one.
+        other = (busy1 - busy0) - (mine1 - mine0)
+        res["bg_load"] = min(1.0, max(0.0, other / ((t1 - t0) * NCPU)))
     for line in stdout.splitlines():
         if line.startswith("RESULT "):
             for tok in line.split()[1:]:
@@ -367,7 +399,7 @@ def log(msg):
 
 RESULT_FIELDS = ["bench", "alloc", "rep", "threads", "status", "wall_s", "user_s",
                  "sys_s", "cpu_s", "maxrss_kb", "secs", "metric", "unit", "check",
-                 "malloc_lib", "extra", "argv"]
+                 "malloc_lib", "bg_load", "extra", "argv"]
 
 
 def run_suite(args, allocs, benches, reps, scale, csv_path):
@@ -408,6 +440,7 @@ def run_suite(args, allocs, benches, reps, scale, csv_path):
                     "maxrss_kb": r["maxrss_kb"], "secs": kv.get("secs", ""),
                     "metric": kv.get("metric", ""), "unit": kv.get("unit", ""),
                     "check": kv.get("check", ""), "malloc_lib": kv.get("malloc_lib", ""),
+                    "bg_load": "%.3f" % r["bg_load"] if "bg_load" in r else "",
                     "extra": json.dumps({k: v for k, v in kv.items() if k not in (
                         "bench", "secs", "metric", "unit", "check", "malloc_lib",
                         "errors")}, sort_keys=True),
@@ -1108,6 +1141,15 @@ def write_results_md(args, meta, rows, ipc_rows, scal_rows, md_path, chart_rel, 
         L.append(md_ratio_table(benches, allocs, stats, "wall", "s"))
         spreads = sorted(((st["wall_max"] - st["wall_min"]) / st["wall"], b, a)
                          for (b, a), st in stats.items() if st and st["n"] > 1)
+        bg = sorted(float(r["bg_load"]) for r in rows
+                    if r["status"] == "ok" and r.get("bg_load"))
+        if bg:
+            L.append("\nOther processes on the machine used a median %.0f%% (90th percentile "
+                     "%.0f%%) of its CPU capacity while the timing runs ran (from /proc/stat, "
+                     "minus the benchmark's own CPU time); above about %.0f%%, multi-threaded "
+                     "runs could not have all their threads on a CPU at once." % (
+                         100 * median(bg), 100 * bg[int(0.9 * (len(bg) - 1))],
+                         100.0 / NCPU))
         if spreads:
             L.append("\nRun-to-run spread of wall time, (max - min) / median over the "
                      "repetitions: median %.0f%%, largest %.0f%% (%s under %s). Medians are "
@@ -1163,7 +1205,10 @@ def write_results_md(args, meta, rows, ipc_rows, scal_rows, md_path, chart_rel, 
         L.append("\n## Thread scaling\n")
         L.append("larson and prodcons with a fixed total amount of work split over 1-16 "
                  "threads, %s repetitions, median throughput. This machine has %s CPUs, so "
-                 "beyond that the threads time-share the CPUs.\n" % (
+                 "beyond that the threads time-share the CPUs. For prodcons, 1 thread is the "
+                 "same-thread baseline (one thread allocates a ring-sized batch, then frees "
+                 "it); from 2 threads on, every object is freed by another thread than the one "
+                 "that allocated it.\n" % (
                      meta.get("scaling_reps", ""), m.get("nproc", "")))
         L.append("![thread scaling](%s)\n" % scal_rel)
         L.append(scaling_tables(scal_rows, md=True))
