@@ -15,6 +15,11 @@
  * the object to its owner and serves each thread from its own memory does
  * not: each worker then writes a line no one else touches.
  *
+ * Besides the speed, which needs the workers to really run in parallel, the
+ * program reports how many workers' objects shared a 64-byte cache line with
+ * another worker's object, in the first and in the last round: a direct view
+ * of the allocator's placement, even on a machine too busy to show the cost.
+ *
  * Work metric: object writes per second (M writes/s).
  * Checksum: total writes, identical under every allocator.
  */
@@ -29,6 +34,7 @@ typedef struct {
     size_t size;
     long rounds, writes;
     uint64_t done, errors;
+    uintptr_t first, last; /* where the first and last rounds' objects were */
 } worker_t;
 
 static pthread_barrier_t start_line;
@@ -51,6 +57,9 @@ static void *work(void *arg) {
     free((void *)w->handed);
     for (long r = 0; r < w->rounds; r++) {
         volatile unsigned char *p = xmalloc(w->size);
+        if (r == 0)
+            w->first = (uintptr_t)p;
+        w->last = (uintptr_t)p;
         p[0] = 0;
         done += hammer(p, w->size, w->writes);
         if (p[0] != (unsigned char)w->writes)
@@ -103,12 +112,32 @@ int main(int argc, char **argv) {
     }
     double secs = now_sec() - t0;
     pthread_barrier_destroy(&start_line);
+    /* How many workers wrote an object on a line another worker also wrote. */
+    int shared_first = 0, shared_last = 0;
+    for (int t = 0; t < threads; t++) {
+        int sf = 0, sl = 0;
+        for (int u = 0; u < threads; u++) {
+            if (u == t)
+                continue;
+            if (ws[t].first / 64 == ws[u].first / 64 ||
+                (ws[t].first + size - 1) / 64 == (ws[u].first + size - 1) / 64)
+                sf = 1;
+            if (ws[t].last / 64 == ws[u].last / 64 ||
+                (ws[t].last + size - 1) / 64 == (ws[u].last + size - 1) / 64)
+                sl = 1;
+        }
+        shared_first += sf;
+        shared_last += sl;
+    }
     printf("falseshare: %d threads, %zu-byte objects, %ld rounds x %ld writes: "
-           "%.3f s = %.1f M writes/s\n",
-           threads, size, rounds, writes, secs, (double)done / secs / 1e6);
+           "%.3f s = %.1f M writes/s; workers sharing a cache line with another: "
+           "%d of %d in the first round, %d in the last\n",
+           threads, size, rounds, writes, secs, (double)done / secs / 1e6,
+           shared_first, threads, shared_last);
     report("falseshare", secs, errors, done,
-           "threads=%d writes=%llu metric=%.2f unit=Mwrites/s", threads,
-           (unsigned long long)done, (double)done / secs / 1e6);
+           "threads=%d writes=%llu shared_first=%d shared_last=%d metric=%.2f "
+           "unit=Mwrites/s", threads, (unsigned long long)done, shared_first,
+           shared_last, (double)done / secs / 1e6);
     free(ws);
     free(tids);
     return errors ? 1 : 0;
