@@ -90,6 +90,12 @@ edge[asan]|300|$T/edge_asan|0|$ASAN $T/edge_asan
 align[asan]|300|$T/align_asan|0|$ASAN $T/align_asan
 EOF
 )
+# the mallctl / statistics / configuration suite (tests/ctl, `make test-ctl`)
+# runs as one test when it is there
+if [ -f tests/ctl/ctl.mk ]; then
+  TESTS="$TESTS
+ctl-suite|600|tests/ctl/ctl.mk|0|\${MAKE:-make} --no-print-directory test-ctl BUILD=$BUILD"
+fi
 
 selected=$(printf '%s\n' "$TESTS" | while IFS='|' read -r name limit need st cmd; do
   [ $stress = 1 ] && [ "$st" != 1 ] && continue
