@@ -231,10 +231,12 @@ static extent_t *pa_take(pa_t *pa, size_t npages, size_t align) {
 static bool pa_map_new(pa_t *pa, size_t size, size_t align) {
     extent_hooks_t *h = __atomic_load_n(&pa->hooks, __ATOMIC_ACQUIRE);
     bool dflt = hooks_is_default(h);
-    /* Room for size at align wherever the free-set search looks (it asks
-     * for size + align - page), also when align <= PA_CHUNK. */
-    size_t chunk = dflt ? ALIGN_UP(size + (align > OS_PAGE ? align - OS_PAGE : 0), PA_CHUNK)
-                        : size + (align > OS_PAGE ? align - OS_PAGE : 0);
+    /* The free-set search (eset_find) looks for size + align - page in the
+     * page class that surely holds it: the chunk must reach that class. */
+    size_t want = (size + (align > OS_PAGE ? align - OS_PAGE : 0)) >> OS_PAGE_SHIFT;
+    size_t need = sc_psz_pages(sc_psz_ceil(want)) << OS_PAGE_SHIFT;
+    if (need < (want << OS_PAGE_SHIFT)) return false; /* beyond the largest class */
+    size_t chunk = dflt ? ALIGN_UP(need, PA_CHUNK) : need;
     if (chunk < size) return false;
     size_t chunk_align = dflt ? (align > PA_CHUNK ? align : PA_CHUNK) : OS_PAGE;
     bool zero;
