@@ -68,6 +68,16 @@ threads-rings[mosaic]|300|$T/threads_mosaic|1|$T/threads_mosaic rings
 threads-churn[mosaic]|300|$T/threads_mosaic|1|$T/threads_mosaic churn
 threads-rings[linked]|300|$T/threads_linked|1|MOSAIC_TEST_SCALE=50 $T/threads_linked rings
 threads-churn[static]|300|$T/threads_static|1|MOSAIC_TEST_CHURN_THREADS=3000 $T/threads_static churn
+random[decay0]|300|$T/random_linked|1|MOSAIC_CONF=abort_conf:true,dirty_decay_ms:0,muzzy_decay_ms:0 MOSAIC_TEST_SCALE=10 $T/random_linked
+threads-rings[decay0]|300|$T/threads_linked|1|MOSAIC_CONF=abort_conf:true,dirty_decay_ms:0,muzzy_decay_ms:0 MOSAIC_TEST_SCALE=15 $T/threads_linked rings
+random[notcache]|300|$T/random_linked|1|MOSAIC_CONF=abort_conf:true,tcache:false,narenas:1 MOSAIC_TEST_SCALE=10 $T/random_linked
+threads-rings[notcache]|300|$T/threads_linked|1|MOSAIC_CONF=abort_conf:true,tcache:false,narenas:1 MOSAIC_TEST_SCALE=25 $T/threads_linked rings
+random[noretain-junk]|300|$T/random_linked|1|MOSAIC_CONF=abort_conf:true,retain:false,junk:true,thp:always MOSAIC_TEST_SCALE=10 $T/random_linked
+threads-rings[noretain-junk]|300|$T/threads_linked|1|MOSAIC_CONF=abort_conf:true,retain:false,junk:true,thp:always MOSAIC_TEST_SCALE=25 $T/threads_linked rings
+init[glibc]|60|$T/init_glibc|0|$T/init_glibc
+init[linked]|60|$T/init_linked|0|$T/init_linked
+init[static]|60|$T/init_static|0|$T/init_static
+init[preload]|60|$RUN|0|MOSAIC_TEST_EXPECT=mosaic $RUN $T/init_glibc
 fork-threads[linked]|200|$T/fork_linked|0|$T/fork_linked threads
 fork-signal[linked]|120|$T/fork_linked|0|$T/fork_linked signal
 fork-signal[glibc]|120|$T/fork_glibc|0|$T/fork_glibc signal

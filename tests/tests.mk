@@ -26,9 +26,10 @@ T_SO_LINK   := -L$(BUILD) -lmosaic -Wl,-rpath,$(abspath $(BUILD))
 T_DEPS      := tests/common.h include/mosaic.h
 MOSAIC_STRESS_RUNS ?= 20
 
-T_PROGS  := edge align random threads fork oom
+T_PROGS  := edge align random threads fork oom init
 T_BINS   := $(foreach p,$(T_PROGS),$(T_DIR)/$(p)_glibc $(T_DIR)/$(p)_mosaic $(T_DIR)/$(p)_linked) \
-            $(foreach p,edge align random threads,$(T_DIR)/$(p)_static $(T_DIR)/$(p)_asan) \
+            $(foreach p,edge align random threads,$(T_DIR)/$(p)_asan) \
+            $(foreach p,edge align random threads init,$(T_DIR)/$(p)_static) \
             $(foreach p,random threads,$(T_DIR)/$(p)_tsan) \
             $(T_DIR)/libprobe.so
 

@@ -291,11 +291,12 @@ static void *churn_thread(void *arg)
     static const size_t sizes[] = {16, 24, 32, 48, 64, 80, 96, 128, 160, 192, 256, 320,
                                    384, 512, 640, 768, 1024, 1280, 1536, 2048, 2560, 3072,
                                    4096, 5120, 6144, 8192, 10240, 12288, 14336};
-    enum { NS = sizeof sizes / sizeof sizes[0], PER = 40 };
-    static _Thread_local void *keep[NS * PER];
+    /* more blocks of each class than a thread cache is likely to hold */
+    enum { NS = sizeof sizes / sizeof sizes[0], PER_SMALL = 160, PER = 48 };
+    static _Thread_local void *keep[NS * PER_SMALL];
     int k = 0;
     for (int i = 0; i < NS; i++)
-        for (int j = 0; j < PER; j++) {
+        for (int j = 0; j < (sizes[i] <= 1024 ? PER_SMALL : PER); j++) {
             void *p = M(malloc)(sizes[i]);
             if (!p)
                 FATAL("churn thread %u: malloc(%zu) failed", n, sizes[i]);
