@@ -209,6 +209,7 @@ void stats_merge_destroyed(arena_t *a) {
         stats_arena_merge(d, &stats_scratch);
         stats_any_destroyed = true;
     }
+    if (a->ind < ARENA_MAX && stats_snap[a->ind]) stats_snap[a->ind]->initialized = false;
     mutex_unlock(&stats_lock);
 }
 

@@ -85,7 +85,8 @@ uint64_t stats_epoch(void);
 bool stats_read(unsigned slot, size_t off, void *out, size_t size);
 bool stats_initialized(unsigned slot);
 void stats_global(stats_global_t *out);
-/* Adds a's counters to the destroyed-arenas slot (before arena_destroy). */
+/* Adds a's counters to the destroyed-arenas slot (before arena_destroy) and
+ * drops a's own record from the snapshot at once. */
 void stats_merge_destroyed(arena_t *a);
 
 /* Facts shared with ctl (arenas.tcache_max, arenas.nhbins). */

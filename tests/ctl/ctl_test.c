@@ -776,8 +776,9 @@ static void test_arena_destroy(void) {
     CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.destroy", a) == 0);
     CHECK(rd_b("arena.%u.initialized", a) == false);
     CHECK(rd_b("arena.%u.initialized", DESTROYED) == true);
-    epoch();
     size_t v, sz = sizeof(v);
+    CHECK(ctl(&v, &sz, NULL, 0, "stats.arenas.%u.pactive", a) == ENOENT); /* at once */
+    epoch();
     CHECK(ctl(&v, &sz, NULL, 0, "stats.arenas.%u.pactive", a) == ENOENT);
     unsigned j = bin_of(112);
     CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nmalloc", DESTROYED, j), 10);
