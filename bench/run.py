@@ -216,7 +216,7 @@ BENCHES = [
                                        "-o", n(1000000, s, 1000)],
      "T threads replace random slots (8-1000 B), 4 thread generations, 1/16 exchanged"),
     ("prodcons", "prodcons", lambda s, t: ["-t", t, "-n", n(10000000, s, 10000)],
-     "T/2 producers malloc 16-256 B, T/2 consumers free them (SPSC rings)"),
+     "T/2 producer/consumer pairs: malloc 16-256 B, freed by the other thread (SPSC rings)"),
     ("churn-1t", "churn", lambda s, t: ["-t", "1", "-l", "20000", "-n", n(5000000, s, 1000)],
      "1 thread: 8 B-1 KiB realistic size mix, 20k live, realloc/calloc/temporaries"),
     ("churn-Nt", "churn", lambda s, t: ["-t", t, "-l", "20000", "-n", n(3000000, s, 1000)],
