@@ -305,7 +305,9 @@ EXPORT int mosaic_malloc_trim(size_t pad) {
     unsigned n = arena_count();
     for (unsigned i = 0; i < n; i++) {
         arena_t *a = arena_get(i);
-        if (a) pa_decay(&a->pa, true);
+        if (!a) continue;
+        arena_drain_xfer(a);
+        pa_decay(&a->pa, true);
     }
     return 1;
 }

@@ -20,18 +20,33 @@ static unsigned arena_free_ind[ARENA_MAX], arena_nfree;
 static arena_t *arena_new(unsigned ind, extent_hooks_t *hooks) {
     arena_t *a = arena_retired[ind];
     extent_t *recs = NULL;
+    void **xm = NULL;
     if (a) { /* a destroyed arena's record: its extent records come along */
         arena_retired[ind] = NULL;
         recs = a->pa.rec_free;
+        xm = a->xfer_mem;
         memset(a, 0, sizeof(*a));
     } else {
         a = base_alloc(sizeof(arena_t), 64);
     }
     if (!a) return NULL;
+    if (!xm) {
+        size_t total = 0;
+        for (unsigned i = 0; i < SC_NSMALL; i++) total += ARENA_XFER_CAP(sc_size[i]);
+        xm = base_alloc(total * sizeof(void *), 64);
+        if (!xm) return NULL;
+    }
+    a->xfer_mem = xm;
     pa_init(&a->pa, ind, hooks);
     a->pa.rec_free = recs;
     a->ind = ind;
-    for (unsigned i = 0; i < SC_NSMALL; i++) mutex_init(&a->bins[i].lock);
+    for (unsigned i = 0; i < SC_NSMALL; i++) {
+        bin_t *b = &a->bins[i];
+        mutex_init(&b->lock);
+        b->xfer = xm;
+        b->xfer_max = ARENA_XFER_CAP(sc_size[i]);
+        xm += b->xfer_max;
+    }
     __atomic_store_n(&arenas[ind], a, __ATOMIC_RELEASE);
     return a;
 }
@@ -152,34 +167,38 @@ static extent_t *bin_next_slab(arena_t *a, bin_t *b, unsigned ind) {
 unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t nrequests) {
     bin_t *b = &a->bins[ind];
     size_t size = sc_size[ind];
-    unsigned got = 0;
     mutex_lock(&b->lock);
-    while (got < n) {
+    /* Slab regions first, lowest address last (popped first); then recently
+     * freed regions from the transfer stack on top, popped before them. */
+    unsigned take = n < b->nxfer ? n : b->nxfer, got = 0;
+    while (got < n - take) {
         extent_t *s = b->cur;
         if (!s || !s->nfree) {
             s = bin_next_slab(a, b, ind);
             if (!s) break;
         }
-        got += slab_alloc_batch(s, size, out + got, n - got);
+        got += slab_alloc_batch(s, size, out + got, n - take - got);
     }
-    b->nmalloc += got;
-    b->curregs += got;
-    b->nrequests += nrequests;
-    b->nfills++;
-    mutex_unlock(&b->lock);
     for (unsigned i = 0; i < got / 2; i++) {
         void *t = out[i];
         out[i] = out[got - 1 - i];
         out[got - 1 - i] = t;
     }
+    b->nxfer -= take;
+    memcpy(out + got, b->xfer + b->nxfer, take * sizeof(void *));
+    got += take;
+    b->nmalloc += got;
+    b->curregs += got;
+    b->nrequests += nrequests;
+    b->nfills++;
+    mutex_unlock(&b->lock);
     return got;
 }
 
-static void bin_free_locked(arena_t *a, bin_t *b, unsigned ind, extent_t *s, void *p) {
-    if (!slab_free_one(s, ind, p)) arena_bad_free(p, pm_entry(s, true, ind + 1), "free");
-    b->ndalloc++;
-    b->curregs--;
-    if (s == b->cur) return;
+/* A region is back in its slab's bitmap: keep the slab lists right. Cold:
+ * only when the slab was full or becomes empty. */
+static __attribute__((noinline)) void bin_slab_transition(arena_t *a, bin_t *b, unsigned ind,
+                                                          extent_t *s) {
     if (s->nfree == sc_slab[ind].nregs) {
         bin_list_remove(b, s);
         b->curslabs--;
@@ -189,27 +208,64 @@ static void bin_free_locked(arena_t *a, bin_t *b, unsigned ind, extent_t *s, voi
     }
 }
 
+/* Returns p to slab s; the caller updates ndalloc/curregs. */
+static inline void bin_free_region(arena_t *a, bin_t *b, unsigned ind, extent_t *s, void *p) {
+    if (unlikely(!slab_free_one(s, ind, p))) arena_bad_free(p, pm_entry(s, true, ind + 1), "free");
+    uint32_t nf = s->nfree;
+    if (unlikely((nf == 1 || nf == sc_slab[ind].nregs) && s != b->cur))
+        bin_slab_transition(a, b, ind, s);
+}
+
+static void bin_free_locked(arena_t *a, bin_t *b, unsigned ind, extent_t *s, void *p) {
+    bin_free_region(a, b, ind, s, p);
+    b->ndalloc++;
+    b->curregs--;
+}
+
 void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests) {
     extent_t *exts[n ? n : 1];
     for (unsigned i = 0; i < n; i++) {
         uintptr_t v = pagemap_lookup(items[i]);
-        if (!pm_is_slab(v) || pm_szind1(v) != ind + 1) arena_bad_free(items[i], v, "free");
+        if (unlikely(v >> PM_SZ_SHIFT != ind + 1 || !pm_is_slab(v)))
+            arena_bad_free(items[i], v, "free");
         exts[i] = pm_extent(v);
     }
+    const size_t size = sc_size[ind];
+    const uint64_t recip = sc_slab[ind].recip;
+    const uint32_t nregs = sc_slab[ind].nregs;
     bool first = true;
     while (n) {
         arena_t *a = arena_of(exts[0]);
         bin_t *b = &a->bins[ind];
-        unsigned j = 0;
+        unsigned j = 0, freed = 0;
         mutex_lock(&b->lock);
+        uint32_t nx = b->nxfer, xmax = b->xfer_max;
         for (unsigned i = 0; i < n; i++) {
-            if (arena_of(exts[i]) == a) {
-                bin_free_locked(a, b, ind, exts[i], items[i]);
+            if (likely(arena_of(exts[i]) == a)) {
+                freed++;
+                if (nx < xmax) {
+                    b->xfer[nx++] = items[i];
+                    continue;
+                }
+                /* slab_free_one, with the class constants hoisted */
+                extent_t *s = exts[i];
+                uintptr_t off = (uintptr_t)items[i] - s->addr;
+                uint32_t idx = (uint32_t)((off * recip) >> 32);
+                uint64_t bit = (uint64_t)1 << (idx % 64), *w = &s->bitmap[idx / 64];
+                if (unlikely(idx * size != off || idx >= nregs || (*w & bit)))
+                    arena_bad_free(items[i], pm_entry(s, true, ind + 1), "free");
+                *w |= bit;
+                uint32_t nf = ++s->nfree;
+                if (unlikely((nf == 1 || nf == nregs) && s != b->cur))
+                    bin_slab_transition(a, b, ind, s);
             } else {
                 items[j] = items[i];
                 exts[j++] = exts[i];
             }
         }
+        b->nxfer = nx;
+        b->ndalloc += freed;
+        b->curregs -= freed;
         b->nflushes++;
         if (first) b->nrequests += nrequests;
         first = false;
@@ -223,6 +279,26 @@ void *arena_malloc_small(arena_t *a, unsigned ind, bool zero) {
     if (!arena_fill(a, ind, &p, 1, 1)) return NULL;
     if (zero) memset(p, 0, sc_size[ind]);
     return p;
+}
+
+static void bin_drain_xfer_locked(arena_t *a, bin_t *b, unsigned ind) {
+    while (b->nxfer) {
+        void *p = b->xfer[--b->nxfer];
+        uintptr_t v = pagemap_lookup(p);
+        /* back into the bitmap; stats already count it as freed */
+        b->ndalloc--;
+        b->curregs++;
+        bin_free_locked(a, b, ind, pm_extent(v), p);
+    }
+}
+
+void arena_drain_xfer(arena_t *a) {
+    for (unsigned i = 0; i < SC_NSMALL; i++) {
+        bin_t *b = &a->bins[i];
+        mutex_lock(&b->lock);
+        bin_drain_xfer_locked(a, b, i);
+        mutex_unlock(&b->lock);
+    }
 }
 
 /* ---- large ---- */
@@ -297,6 +373,7 @@ void arena_reset(arena_t *a) {
         mutex_lock(&b->lock);
         b->ndalloc += b->curregs;
         b->curregs = 0;
+        b->nxfer = 0;
         b->curslabs = 0;
         b->nonfull_slabs = 0;
         b->cur = NULL;

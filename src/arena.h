@@ -5,6 +5,12 @@
  * spread over the automatic arenas, least-loaded first; explicit arenas are
  * created by the program (arenas.create) and used with MALLOCX_ARENA.
  *
+ * A bin's transfer stack takes whole flushes of freed regions (a copy of
+ * pointers, no bitmap work) and gives them to the next fills, so a
+ * thread that frees what another (or itself, a batch earlier) allocated
+ * hands the blocks over at the cost of a memcpy. Only what overflows it
+ * goes back into slab bitmaps. Regions on it count as free in the stats.
+ *
  * Locking: bin_t fields are protected by bin_t.lock, including the slab
  * fields of the extents on the bin (cur and the nonfull list). Lock order:
  * bin lock, then pa lock, then base lock; never two bins at once.
@@ -18,11 +24,18 @@
 #include "sizeclass.h"
 
 #define ARENA_MAX 4096 /* indices below MALLCTL_ARENAS_ALL */
+/* Transfer-stack capacity of a small class: 64 KiB worth of regions, at
+ * least 8. */
+#define ARENA_XFER_BYTES ((size_t)64 << 10)
+#define ARENA_XFER_CAP(size) ((size) * 8 >= ARENA_XFER_BYTES ? 8u : (uint32_t)(ARENA_XFER_BYTES / (size)))
 
 typedef struct {
     mutex_t lock;
     extent_t *cur;     /* slab being allocated from (may be full) */
     extent_t *nonfull; /* other slabs with free regions */
+    void **xfer;       /* transfer stack: freed regions not yet back in
+                          their slab's bitmap, handed out first by fills */
+    uint32_t nxfer, xfer_max;
     /* statistics */
     uint64_t nmalloc, ndalloc, nrequests, nfills, nflushes, nslabs;
     size_t curregs, curslabs, nonfull_slabs;
@@ -39,6 +52,7 @@ typedef struct arena_s {
     unsigned nthreads; /* atomic */
     bin_t bins[SC_NSMALL];
     lstats_t lstats[SC_NSIZES - SC_NSMALL];
+    void **xfer_mem; /* backing for every bin's xfer (from base) */
 } arena_t;
 
 extern arena_t *arenas[ARENA_MAX];
@@ -69,6 +83,9 @@ void arena_reset(arena_t *a);
  * by arena_create (arena.<i>.destroy). a is explicit, reset, has no threads. */
 void arena_destroy(arena_t *a);
 
+/* Puts every region in the bins' transfer stacks back into its slab (so
+ * that empty slabs can be returned and purged). */
+void arena_drain_xfer(arena_t *a);
 /* Up to n regions of class ind into out[] (lowest address last, so that
  * popping from the end hands them out in address order). */
 unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t nrequests);

@@ -547,7 +547,6 @@ void pa_release_all(pa_t *pa, bool destroy) {
 
 void extent_slab_init(extent_t *e, uint32_t nregs) {
     e->nfree = nregs;
-    e->hint = 0;
     for (unsigned w = 0; w < SC_SLAB_MAXREGS / 64; w++) {
         uint32_t lo = w * 64;
         e->bitmap[w] = nregs >= lo + 64 ? ~(uint64_t)0

@@ -10,7 +10,7 @@
  * Locking: every field of pa_t and every free-set field of an extent record
  * is protected by pa_t.lock. An active extent's addr/size/szind/slab change
  * only under pa_t.lock while its owner holds the block (in-place realloc).
- * The slab fields (nfree, hint, bitmap, bin list links) are protected by the
+ * The slab fields (nfree, bitmap, bin list links) are protected by the
  * owning bin's lock (see arena.h). pa_t.lock is taken after bin locks and
  * before base_lock.
  */
@@ -43,7 +43,6 @@ struct extent_s {
     bool remapped;            /* active block moved by mremap: its own mapping */
     /* slab only (bin lock): */
     uint32_t nfree;           /* free regions */
-    uint32_t hint;            /* lowest bitmap word that may hold a free bit */
     uint64_t bitmap[SC_SLAB_MAXREGS / 64]; /* 1 = region free */
 };
 

@@ -1,7 +1,7 @@
 /*
  * slab -- one slab is an extent holding equal-size regions, tracked by the
  * out-of-band bitmap in its extent record (1 = free). Regions are handed
- * out lowest address first. No state of its own: every call is made with
+ * out lowest address first (a scan of at most 8 words). No state of its own: every call is made with
  * the owning bin's lock held.
  */
 #ifndef MOSAIC_SLAB_H
@@ -11,7 +11,7 @@
 
 /* Takes up to n free regions into out[]; returns how many. */
 static inline unsigned slab_alloc_batch(extent_t *s, size_t size, void **out, unsigned n) {
-    unsigned got = 0, w = s->hint;
+    unsigned got = 0, w = 0;
     if (n > s->nfree) n = s->nfree;
     while (got < n) {
         uint64_t bits = s->bitmap[w];
@@ -27,7 +27,6 @@ static inline unsigned slab_alloc_batch(extent_t *s, size_t size, void **out, un
         s->bitmap[w] = bits;
     }
     s->nfree -= got;
-    s->hint = w;
     return got;
 }
 
@@ -40,7 +39,6 @@ static inline bool slab_free_one(extent_t *s, unsigned ind, void *p) {
     if (s->bitmap[idx / 64] & bit) return false;
     s->bitmap[idx / 64] |= bit;
     s->nfree++;
-    if (idx / 64 < s->hint) s->hint = idx / 64;
     return true;
 }
 #endif
