@@ -13,6 +13,7 @@
 #include "extent.h"
 #include "fmt.h"
 #include "mosaic.h"
+#include "mutex.h"
 #include "os.h"
 #include "pagemap.h"
 #include "sizeclass.h"
@@ -41,7 +42,7 @@ static pthread_t init_owner;
 static void api_prefork(void);
 static void api_postfork_parent(void);
 static void api_postfork_child(void);
-void api_stats_atexit(void) __attribute__((weak));
+void api_stats_atexit(void); /* stats.c */
 
 static inline bool api_ready(void) {
     return likely(__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == INIT_DONE);
@@ -68,28 +69,33 @@ static NOINLINE bool api_init(void) {
     pthread_mutex_unlock(&init_lock);
     /* These may allocate, which is fine now. */
     pthread_atfork(api_prefork, api_postfork_parent, api_postfork_child);
-    if (opt.stats_print && api_stats_atexit) atexit(api_stats_atexit);
+    if (opt.stats_print) atexit(api_stats_atexit);
     return true;
 }
 
 __attribute__((constructor)) static void api_constructor(void) { api_init(); }
 
+/* Set when fork was called from a signal handler that interrupted this very
+ * thread inside the allocator: then no lock is taken or reset (see mutex.h). */
+static bool fork_skipped;
+
 static void api_prefork(void) {
-    if (!api_ready()) return;
+    fork_skipped = !api_ready() || mutex_depth != 0;
+    if (fork_skipped) return;
     tcache_prefork();
     arena_prefork();
     base_prefork();
 }
 
 static void api_postfork_parent(void) {
-    if (!api_ready()) return;
+    if (fork_skipped) return;
     base_postfork_parent();
     arena_postfork_parent();
     tcache_postfork_parent();
 }
 
 static void api_postfork_child(void) {
-    if (!api_ready()) return;
+    if (fork_skipped) return;
     base_postfork_child();
     arena_postfork_child();
     tcache_postfork_child();

@@ -1,10 +1,16 @@
 /*
- * mutex -- the allocator's lock: a pthread mutex that remembers its owner.
- * The owner is what makes fork safe even from a signal handler that
- * interrupted an allocation: the prefork step skips locks the forking thread
- * already holds (the interrupted code will release them, in parent and
- * child), and takes every other lock so no state is caught half-changed.
- * Fields: m is the lock; owner and skipped are written only by the holder.
+ * mutex -- the allocator's lock: a pthread mutex, plus a per-thread count of
+ * the allocator locks the thread holds or is acquiring (mutex_depth).
+ * The count is what makes fork safe even from a signal handler that
+ * interrupted an allocation: if the forking thread is inside the allocator
+ * (depth > 0), the prefork step takes no lock at all, since the interrupted
+ * code may hold any of them and will release them itself in parent and
+ * child; otherwise it takes every lock so no state is caught half-changed.
+ * (A process whose *other* threads are mid-allocation while one of its
+ * threads forks from a signal handler inside malloc cannot be made safe; the
+ * C library has the same limit.)
+ * mutex_depth is thread-local; the pthread mutex protects what its owner
+ * documents.
  */
 #ifndef MOSAIC_MUTEX_H
 #define MOSAIC_MUTEX_H
@@ -14,11 +20,11 @@
 
 typedef struct {
     pthread_mutex_t m;
-    uintptr_t owner;  /* pthread_self() of the holder, 0 when free (atomic) */
-    bool skipped;     /* prefork did not take it (forking thread held it) */
 } mutex_t;
 
-#define MUTEX_INITIALIZER {PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP, 0, false}
+extern __thread unsigned mutex_depth __attribute__((tls_model("initial-exec")));
+
+#define MUTEX_INITIALIZER {PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP}
 
 static inline void mutex_init(mutex_t *mx) {
     pthread_mutexattr_t at;
@@ -26,46 +32,31 @@ static inline void mutex_init(mutex_t *mx) {
     pthread_mutexattr_settype(&at, PTHREAD_MUTEX_ADAPTIVE_NP);
     pthread_mutex_init(&mx->m, &at);
     pthread_mutexattr_destroy(&at);
-    __atomic_store_n(&mx->owner, 0, __ATOMIC_RELAXED);
-    mx->skipped = false;
 }
 
 static inline void mutex_lock(mutex_t *mx) {
+    mutex_depth++;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     pthread_mutex_lock(&mx->m);
-    __atomic_store_n(&mx->owner, (uintptr_t)pthread_self(), __ATOMIC_RELAXED);
 }
 
 static inline bool mutex_trylock(mutex_t *mx) {
-    if (pthread_mutex_trylock(&mx->m) != 0) return false;
-    __atomic_store_n(&mx->owner, (uintptr_t)pthread_self(), __ATOMIC_RELAXED);
-    return true;
+    mutex_depth++;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (pthread_mutex_trylock(&mx->m) == 0) return true;
+    mutex_depth--;
+    return false;
 }
 
 static inline void mutex_unlock(mutex_t *mx) {
-    __atomic_store_n(&mx->owner, 0, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&mx->m);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    mutex_depth--;
 }
 
-static inline bool mutex_held_by_me(mutex_t *mx) {
-    return __atomic_load_n(&mx->owner, __ATOMIC_RELAXED) == (uintptr_t)pthread_self();
-}
-
-static inline void mutex_prefork(mutex_t *mx) {
-    if (mutex_held_by_me(mx)) {
-        mx->skipped = true;
-        return;
-    }
-    mutex_lock(mx);
-    mx->skipped = false;
-}
-
-static inline void mutex_postfork_parent(mutex_t *mx) {
-    if (!mx->skipped) mutex_unlock(mx);
-    mx->skipped = false;
-}
-
-static inline void mutex_postfork_child(mutex_t *mx) {
-    if (!mx->skipped) mutex_init(mx);
-    mx->skipped = false;
-}
+/* The fork protocol: prefork locks, then postfork unlocks (parent) or
+ * re-initialises (child). Callers skip all three when mutex_depth != 0. */
+static inline void mutex_prefork(mutex_t *mx) { pthread_mutex_lock(&mx->m); }
+static inline void mutex_postfork_parent(mutex_t *mx) { pthread_mutex_unlock(&mx->m); }
+static inline void mutex_postfork_child(mutex_t *mx) { mutex_init(mx); }
 #endif

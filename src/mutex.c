@@ -1,0 +1,3 @@
+#include "mutex.h"
+
+__thread unsigned mutex_depth __attribute__((tls_model("initial-exec")));
