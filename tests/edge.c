@@ -489,7 +489,7 @@ static void free_keeps_errno(void)
 static void calloc_after_dirty(void)
 {
     static const size_t sizes[] = {16, 24, 100, 1000, 4096, 14000, 20000, 65536,
-                                   200000, MiB, 3 * MiB, 16 * MiB};
+                                   200000, MiB, 3 * MiB, 16 * MiB, 40 * MiB};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         size_t s = sizes[i];
         for (int round = 0; round < 6; round++) {
@@ -517,6 +517,29 @@ static void calloc_after_dirty(void)
             for (int k = 0; k < 8; k++)
                 M(free)(ps[k]);
         }
+    }
+    /* calloc after huge blocks were dirtied, shrunk in place or moved and freed */
+    for (int round = 0; round < 2; round++) {
+        size_t s = (size_t)(34 + round * 9) * MiB;
+        unsigned char *p = M(malloc)(s);
+        REQUIRE(p, "malloc(%zu) failed", s);
+        memset(p, 0x77, s);
+        p = M(realloc)(p, s / 2 + 12345);
+        REQUIRE(p, "realloc shrink failed");
+        unsigned char *q = M(malloc)(s / 3);
+        REQUIRE(q, "malloc failed");
+        memset(q, 0x66, s / 3);
+        M(free)(p);
+        M(free)(q);
+        unsigned char *c = M(calloc)(1, s);
+        REQUIRE(c, "calloc(1, %zu) failed", s);
+        for (size_t j = 0; j < s; j += 512)
+            if (c[j] || c[j + 511]) {
+                t_fail_at(__FILE__, __LINE__, "calloc(1, %zu) after huge dirty blocks: byte %zu "
+                          "not zero", s, c[j] ? j : j + 511);
+                break;
+            }
+        M(free)(c);
     }
     /* calloc of a block whose tail was dirtied before a shrinking realloc */
     for (int round = 0; round < 50; round++) {

@@ -68,6 +68,9 @@ threads-rings[mosaic]|300|$T/threads_mosaic|1|$T/threads_mosaic rings
 threads-churn[mosaic]|300|$T/threads_mosaic|1|$T/threads_mosaic churn
 threads-rings[linked]|300|$T/threads_linked|1|MOSAIC_TEST_SCALE=50 $T/threads_linked rings
 threads-churn[static]|300|$T/threads_static|1|MOSAIC_TEST_CHURN_THREADS=3000 $T/threads_static churn
+edge[decay0]|120|$T/edge_linked|0|MOSAIC_CONF=abort_conf:true,dirty_decay_ms:0,muzzy_decay_ms:0 $T/edge_linked
+edge[muzzy]|120|$T/edge_linked|0|MOSAIC_CONF=abort_conf:true,dirty_decay_ms:0,muzzy_decay_ms:-1 $T/edge_linked
+random[muzzy]|300|$T/random_linked|1|MOSAIC_CONF=abort_conf:true,dirty_decay_ms:0,muzzy_decay_ms:-1 MOSAIC_TEST_SCALE=10 $T/random_linked
 random[decay0]|300|$T/random_linked|1|MOSAIC_CONF=abort_conf:true,dirty_decay_ms:0,muzzy_decay_ms:0 MOSAIC_TEST_SCALE=10 $T/random_linked
 threads-rings[decay0]|300|$T/threads_linked|1|MOSAIC_CONF=abort_conf:true,dirty_decay_ms:0,muzzy_decay_ms:0 MOSAIC_TEST_SCALE=15 $T/threads_linked rings
 random[notcache]|300|$T/random_linked|1|MOSAIC_CONF=abort_conf:true,tcache:false,narenas:1 MOSAIC_TEST_SCALE=10 $T/random_linked
