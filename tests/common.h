@@ -410,6 +410,26 @@ T_UNUSED static size_t t_check(const void *p, uint64_t tag, size_t len, size_t l
     return t_check_range(p, tag, len, 0, limit);
 }
 
+/* Offset of the first non-zero byte of p[0..n), or (size_t)-1. */
+T_UNUSED static size_t t_first_nonzero(const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    size_t i = 0;
+    while (i < n && ((uintptr_t)(c + i) & 7))
+        if (c[i++])
+            return i - 1;
+    for (; i + 32 <= n; i += 32) {
+        uint64_t w[4];
+        memcpy(w, c + i, 32);
+        if (w[0] | w[1] | w[2] | w[3])
+            break;
+    }
+    for (; i < n; i++)
+        if (c[i])
+            return i;
+    return (size_t)-1;
+}
+
 /* ---------------------------------------------------------------- child processes */
 
 /*

@@ -280,12 +280,10 @@ static void check_block(const char *what, void *p, size_t size, size_t align,
     CHECK(us >= size, "%s: malloc_usable_size %zu < requested %zu", what, us, size);
     if (zeroed) {
         const unsigned char *c = p;
-        for (size_t i = 0; i < size; i++)
-            if (c[i]) {
-                t_fail_at(__FILE__, __LINE__, "%s: byte %zu of calloc block is 0x%02x",
-                          what, i, c[i]);
-                break;
-            }
+        size_t i = t_first_nonzero(p, size);
+        if (i != (size_t)-1)
+            t_fail_at(__FILE__, __LINE__, "%s: byte %zu of calloc block is 0x%02x", what, i,
+                      c[i]);
     }
     if (us >= size && us < ((size_t)1 << 40))
         memset(p, 0x5a, us);
@@ -505,13 +503,11 @@ static void calloc_after_dirty(void)
                 size_t n = round & 1 ? 1 : (s >= 8 ? 8 : 1), m = s / n;
                 unsigned char *c = M(calloc)(n, m);
                 REQUIRE(c, "calloc(%zu, %zu) failed", n, m);
-                for (size_t j = 0; j < n * m; j++)
-                    if (c[j]) {
-                        t_fail_at(__FILE__, __LINE__,
-                                  "calloc(%zu, %zu) after freeing dirty blocks: byte %zu = 0x%02x",
-                                  n, m, j, c[j]);
-                        break;
-                    }
+                size_t j = t_first_nonzero(c, n * m);
+                if (j != (size_t)-1)
+                    t_fail_at(__FILE__, __LINE__,
+                              "calloc(%zu, %zu) after freeing dirty blocks: byte %zu = 0x%02x",
+                              n, m, j, c[j]);
                 ps[k] = c;
             }
             for (int k = 0; k < 8; k++)
@@ -533,12 +529,10 @@ static void calloc_after_dirty(void)
         M(free)(q);
         unsigned char *c = M(calloc)(1, s);
         REQUIRE(c, "calloc(1, %zu) failed", s);
-        for (size_t j = 0; j < s; j += 512)
-            if (c[j] || c[j + 511]) {
-                t_fail_at(__FILE__, __LINE__, "calloc(1, %zu) after huge dirty blocks: byte %zu "
-                          "not zero", s, c[j] ? j : j + 511);
-                break;
-            }
+        size_t j = t_first_nonzero(c, s);
+        if (j != (size_t)-1)
+            t_fail_at(__FILE__, __LINE__, "calloc(1, %zu) after huge dirty blocks: byte %zu "
+                      "not zero", s, j);
         M(free)(c);
     }
     /* calloc of a block whose tail was dirtied before a shrinking realloc */
@@ -551,11 +545,9 @@ static void calloc_after_dirty(void)
         REQUIRE(p, "realloc shrink failed");
         unsigned char *q = M(calloc)(1, s * 2);
         REQUIRE(q, "calloc failed");
-        for (size_t j = 0; j < s * 2; j++)
-            if (q[j]) {
-                t_fail_at(__FILE__, __LINE__, "calloc(1, %zu) byte %zu = 0x%02x", s * 2, j, q[j]);
-                break;
-            }
+        size_t j = t_first_nonzero(q, s * 2);
+        if (j != (size_t)-1)
+            t_fail_at(__FILE__, __LINE__, "calloc(1, %zu) byte %zu = 0x%02x", s * 2, j, q[j]);
         M(free)(p);
         M(free)(q);
     }

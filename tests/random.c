@@ -116,10 +116,10 @@ static void take(struct blk *b, void *p, size_t req, size_t align, enum kind kin
         FATAL("%s(%zu) = %p: malloc_usable_size %zu < request", what, req, p, us);
     if (zeroed) {
         const unsigned char *c = p;
-        for (size_t i = 0; i < req; i++)
-            if (c[i])
-                FATAL("%s(%zu) = %p: byte %zu is 0x%02x, not zero; seed %#" PRIx64, what, req,
-                      p, i, c[i], seed);
+        size_t i = t_first_nonzero(p, req);
+        if (i != (size_t)-1)
+            FATAL("%s(%zu) = %p: byte %zu is 0x%02x, not zero; seed %#" PRIx64, what, req, p,
+                  i, c[i], seed);
     }
     b->p = p;
     b->req = req;

@@ -97,9 +97,9 @@ static void make_item(t_rng *r, struct item *it, int self)
         p = M(calloc)(1, s);
         it->kind = K_MALLOC;
         what = "calloc";
-        for (size_t i = 0; p && i < s; i++)
-            if (((unsigned char *)p)[i])
-                FATAL("thread %d: calloc(1, %zu) byte %zu not zero", self, s, i);
+        size_t nz = p ? t_first_nonzero(p, s) : (size_t)-1;
+        if (nz != (size_t)-1)
+            FATAL("thread %d: calloc(1, %zu) byte %zu not zero", self, s, nz);
     } else if (k < 90) {
         align = (size_t)16 << (t_next(r) % 9);
         p = M(aligned_alloc)(align, s);
