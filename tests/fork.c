@@ -4,7 +4,8 @@
  *   fork threads   100 forks from a process whose other threads are
  *                  allocating, freeing and reallocating; each child
  *                  allocates (small, large, huge, calloc, realloc, from a new
- *                  thread too), checks, frees and exits 0.
+ *                  thread too; every tenth forks a grandchild that does the
+ *                  same), checks, frees and exits 0.
  *   fork signal    a single-threaded process in an allocation loop forks
  *                  from a SIGALRM handler (setitimer at a high rate), as
  *                  glibc survives; the children _exit(0), the parent reaps
@@ -151,6 +152,28 @@ static int child_work(int n)
     void *ret = NULL;
     if (pthread_create(&t, NULL, child_thread, NULL) || pthread_join(t, &ret) || ret != (void *)1)
         FATAL("%s: thread in the child failed", who);
+    if (n % 10 == 0) {
+        /* a grandchild, forked from a child that has a thread behind it */
+        pid_t g = fork();
+        if (g < 0)
+            FATAL("%s: fork of a grandchild failed", who);
+        if (g == 0) {
+            alarm(20);
+            struct blk gb;
+            blk_new(&gb, 3000, 1, "grandchild");
+            void *big = M(malloc)(2 * MiB);
+            if (!big)
+                FATAL("grandchild: malloc failed");
+            memset(big, 1, 2 * MiB);
+            blk_check(&gb, "grandchild");
+            M(free)(big);
+            M(free)(gb.p);
+            _exit(t_failures ? 1 : 0);
+        }
+        int gst;
+        if (waitpid(g, &gst, 0) != g || gst != 0)
+            FATAL("%s: grandchild failed (status 0x%x)", who, gst);
+    }
     for (int i = 0; i < k; i++) {
         blk_check(&b[i], who);
         M(free)(b[i].p);
