@@ -222,46 +222,46 @@ static void bin_free_locked(arena_t *a, bin_t *b, unsigned ind, extent_t *s, voi
     b->curregs--;
 }
 
+static inline extent_t *arena_flush_lookup(void *p, unsigned ind) {
+    uintptr_t v = pagemap_lookup(p);
+    if (unlikely(v >> PM_SZ_SHIFT != ind + 1 || !pm_is_slab(v))) arena_bad_free(p, v, "free");
+    return pm_extent(v);
+}
+
 void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests) {
-    extent_t *exts[n ? n : 1];
-    for (unsigned i = 0; i < n; i++) {
-        uintptr_t v = pagemap_lookup(items[i]);
-        if (unlikely(v >> PM_SZ_SHIFT != ind + 1 || !pm_is_slab(v)))
-            arena_bad_free(items[i], v, "free");
-        exts[i] = pm_extent(v);
-    }
     const size_t size = sc_size[ind];
     const uint64_t recip = sc_slab[ind].recip;
     const uint32_t nregs = sc_slab[ind].nregs;
     bool first = true;
+    /* One pass per owning arena (usually one): regions of other arenas are
+     * compacted to the front of items[] for the next pass. */
     while (n) {
-        arena_t *a = arena_of(exts[0]);
+        arena_t *a = arena_of(arena_flush_lookup(items[0], ind));
         bin_t *b = &a->bins[ind];
         unsigned j = 0, freed = 0;
         mutex_lock(&b->lock);
         uint32_t nx = b->nxfer, xmax = b->xfer_max;
         for (unsigned i = 0; i < n; i++) {
-            if (likely(arena_of(exts[i]) == a)) {
-                freed++;
-                if (nx < xmax) {
-                    b->xfer[nx++] = items[i];
-                    continue;
-                }
-                /* slab_free_one, with the class constants hoisted */
-                extent_t *s = exts[i];
-                uintptr_t off = (uintptr_t)items[i] - s->addr;
-                uint32_t idx = (uint32_t)((off * recip) >> 32);
-                uint64_t bit = (uint64_t)1 << (idx % 64), *w = &s->bitmap[idx / 64];
-                if (unlikely(idx * size != off || idx >= nregs || (*w & bit)))
-                    arena_bad_free(items[i], pm_entry(s, true, ind + 1), "free");
-                *w |= bit;
-                uint32_t nf = ++s->nfree;
-                if (unlikely((nf == 1 || nf == nregs) && s != b->cur))
-                    bin_slab_transition(a, b, ind, s);
-            } else {
-                items[j] = items[i];
-                exts[j++] = exts[i];
+            void *p = items[i];
+            extent_t *s = arena_flush_lookup(p, ind);
+            if (unlikely(s->pa != &a->pa)) {
+                items[j++] = p;
+                continue;
             }
+            freed++;
+            if (nx < xmax) {
+                b->xfer[nx++] = p;
+                continue;
+            }
+            /* slab_free_one, with the class constants hoisted */
+            uintptr_t off = (uintptr_t)p - s->addr;
+            uint32_t idx = (uint32_t)((off * recip) >> 32);
+            uint64_t bit = (uint64_t)1 << (idx % 64), *w = &s->bitmap[idx / 64];
+            if (unlikely(idx * size != off || idx >= nregs || (*w & bit)))
+                arena_bad_free(p, pm_entry(s, true, ind + 1), "free");
+            *w |= bit;
+            uint32_t nf = ++s->nfree;
+            if (unlikely((nf == 1 || nf == nregs) && s != b->cur)) bin_slab_transition(a, b, ind, s);
         }
         b->nxfer = nx;
         b->ndalloc += freed;
