@@ -8,8 +8,10 @@
  *                  same), checks, frees and exits 0.
  *   fork signal    a single-threaded process in an allocation loop forks
  *                  from a SIGALRM handler (setitimer at a high rate), as
- *                  glibc survives; the children _exit(0), the parent reaps
- *                  them in the handler and its heap must be intact.
+ *                  glibc survives; the children _exit(0) (with
+ *                  MOSAIC_TEST_SIGFORK_ALLOC=1 they malloc and free first),
+ *                  the parent reaps them in the handler and its heap must be
+ *                  intact.
  * Each runs in a child with a time limit, so a deadlock is a failure, not a
  * hang. Environment: MOSAIC_TEST_FORKS (default 100), MOSAIC_TEST_SIGFORKS
  * (default 1000).
@@ -238,7 +240,7 @@ static int fork_threads(void *arg)
 /* ------------------------------------------------------------------ fork from a signal handler */
 
 static volatile sig_atomic_t sig_forks, sig_bad, sig_last_status, sig_fork_errors;
-static volatile sig_atomic_t sig_target;
+static volatile sig_atomic_t sig_target, sig_child_alloc;
 
 static void on_alarm(int sig)
 {
@@ -249,8 +251,17 @@ static void on_alarm(int sig)
         return;
     }
     pid_t pid = fork();
-    if (pid == 0)
+    if (pid == 0) {
+        if (sig_child_alloc) {
+            /* optional (MOSAIC_TEST_SIGFORK_ALLOC=1): the child allocates */
+            void *p = M(malloc)(32);
+            if (!p)
+                _exit(3);
+            memset(p, 1, 32);
+            M(free)(p);
+        }
         _exit(0);
+    }
     if (pid < 0) {
         sig_fork_errors++;
     } else {
@@ -270,6 +281,7 @@ static int fork_signal(void *arg)
 {
     (void)arg;
     sig_target = (int)t_env_long("MOSAIC_TEST_SIGFORKS", 1000);
+    sig_child_alloc = (int)t_env_long("MOSAIC_TEST_SIGFORK_ALLOC", 0);
     t_rng r;
     t_rng_init(&r, seed);
     enum { N = 512 };

@@ -84,6 +84,8 @@ init[preload]|60|$RUN|0|MOSAIC_TEST_EXPECT=mosaic $RUN $T/init_glibc
 fork-threads[linked]|200|$T/fork_linked|0|$T/fork_linked threads
 fork-signal[linked]|120|$T/fork_linked|0|$T/fork_linked signal
 fork-signal[glibc]|120|$T/fork_glibc|0|$T/fork_glibc signal
+fork-signal-alloc[linked]|120|$T/fork_linked|0|MOSAIC_TEST_SIGFORK_ALLOC=1 $T/fork_linked signal
+fork-signal-alloc[glibc]|120|$T/fork_glibc|0|MOSAIC_TEST_SIGFORK_ALLOC=1 $T/fork_glibc signal
 oom[linked]|180|$T/oom_linked|0|$T/oom_linked
 oom[mosaic]|180|$T/oom_mosaic|0|$T/oom_mosaic
 oom[glibc]|180|$T/oom_glibc|0|$T/oom_glibc
