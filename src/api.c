@@ -139,7 +139,7 @@ static void *api_alloc(size_t size, size_t align, bool zero, tcache_t *tc, arena
 /* Frees p (pagemap entry e) through tc, or straight to its arena. */
 static void api_dalloc(void *p, uintptr_t e, tcache_t *tc) {
     if (tc) {
-        if (tcache_free_fast(tc, p, (size_t)pm_szind1(e) - 1)) return;
+        if (tcache_free_fast_ind(tc, p, (size_t)pm_szind1(e) - 1)) return;
         tcache_free_slow(tc, p, e);
         return;
     }
@@ -154,6 +154,17 @@ static NOINLINE void *api_malloc_slow(size_t size) {
 }
 
 static NOINLINE void api_free_slow(void *p, uintptr_t e) {
+    tcache_t *tc = &tc_tls;
+    size_t ind = (size_t)pm_szind1(e) - 1;
+    if (likely(tc->state == TC_ACTIVE && ind < SC_NSMALL && pm_tag(e) != tc->tag)) {
+        /* another arena's small block: onto the remote stack */
+        rbin_t *r = &tc->remote[ind];
+        if (likely(r->n < r->max)) {
+            r->stack[r->n++] = p;
+            tc->bins[ind].nfree++;
+            return;
+        }
+    }
     if (!p) return;
     if (!api_ready()) arena_bad_free(p, e, "free");
     tcache_free_slow(tcache_get(), p, e);
@@ -215,7 +226,7 @@ EXPORT void *mosaic_malloc(size_t size) {
 
 EXPORT void mosaic_free(void *p) {
     uintptr_t e = pagemap_lookup(p);
-    if (likely(tcache_free_fast(&tc_tls, p, (size_t)pm_szind1(e) - 1))) return;
+    if (likely(tcache_free_fast(&tc_tls, p, e))) return;
     api_free_slow(p, e);
 }
 
@@ -293,7 +304,7 @@ EXPORT size_t mosaic_malloc_usable_size(void *p) {
  * cached path. The size must be one the block could have been asked with. */
 static inline void api_sized_free(void *p, size_t size, size_t align) {
     if (likely(align <= SC_QUANTUM && size <= SC_LOOKUP_MAX && p)) {
-        if (likely(tcache_free_fast(&tc_tls, p, sc_lookup[(size + 15) >> 4]))) return;
+        if (likely(tcache_free_fast_ind(&tc_tls, p, sc_lookup[(size + 15) >> 4]))) return;
     }
     (void)align;
     mosaic_free(p);

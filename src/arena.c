@@ -224,7 +224,7 @@ static void bin_free_locked(arena_t *a, bin_t *b, unsigned ind, extent_t *s, voi
 
 static inline extent_t *arena_flush_lookup(void *p, unsigned ind) {
     uintptr_t v = pagemap_lookup(p);
-    if (unlikely(v >> PM_SZ_SHIFT != ind + 1 || !pm_is_slab(v))) arena_bad_free(p, v, "free");
+    if (unlikely(pm_szind1(v) != ind + 1 || !pm_is_slab(v))) arena_bad_free(p, v, "free");
     return pm_extent(v);
 }
 

@@ -43,11 +43,12 @@ static void ext_reg_free(extent_t *e) {
 }
 
 static void ext_reg_active(extent_t *e) {
+    uintptr_t tag = (uintptr_t)(e->pa->ind & 0xff) << PM_TAG_SHIFT;
     if (e->slab) {
-        uintptr_t v = pm_entry(e, true, e->szind + 1u);
+        uintptr_t v = pm_entry(e, true, e->szind + 1u) | tag;
         for (uintptr_t a = e->addr; a <= ext_last(e); a += OS_PAGE) pm_put(a, v);
     } else {
-        uintptr_t v = pm_entry(e, false, e->szind + 1u);
+        uintptr_t v = pm_entry(e, false, e->szind + 1u) | tag;
         pm_put(e->addr, v);
         pm_put(ext_last(e), v);
     }

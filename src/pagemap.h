@@ -9,6 +9,8 @@
  * Entry encoding (0 = not Mosaic's):
  *   bits 0..47  extent record address; bit 0 set = slab page
  *   bits 48..55 size class index + 1 for an active block, 0 for a free extent
+ *   bits 56..63 owning arena index & 0xff for an active block (a hint for
+ *               the free fast path: "is this block from my arena?")
  * Invariant: every page of an active slab is mapped; the first and last page
  * of every other extent (active large, or free) are mapped; every other page
  * maps to 0.
@@ -23,6 +25,7 @@
 #define PM_LEAF_SHIFT (OS_PAGE_SHIFT + PM_BITS)
 #define PM_MASK (((uintptr_t)1 << PM_BITS) - 1)
 #define PM_SZ_SHIFT 48
+#define PM_TAG_SHIFT 56
 #define PM_PTR_MASK ((((uintptr_t)1 << PM_SZ_SHIFT) - 1) & ~(uintptr_t)1)
 
 extern uintptr_t *pm_root[(size_t)1 << PM_BITS];
@@ -43,7 +46,8 @@ static inline uintptr_t pagemap_lookup_acquire(const void *p) {
 }
 
 static inline void *pm_extent(uintptr_t entry) { return (void *)(entry & PM_PTR_MASK); }
-static inline unsigned pm_szind1(uintptr_t entry) { return (unsigned)(entry >> PM_SZ_SHIFT); }
+static inline unsigned pm_szind1(uintptr_t entry) { return (unsigned)(entry >> PM_SZ_SHIFT) & 0xff; }
+static inline unsigned pm_tag(uintptr_t entry) { return (unsigned)(entry >> PM_TAG_SHIFT); }
 static inline bool pm_is_slab(uintptr_t entry) { return entry & 1; }
 static inline uintptr_t pm_entry(const void *ext, bool slab, unsigned szind1) {
     return (uintptr_t)ext | (uintptr_t)slab | ((uintptr_t)szind1 << PM_SZ_SHIFT);

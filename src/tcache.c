@@ -13,6 +13,7 @@ __thread tcache_t tc_tls __attribute__((tls_model("initial-exec")));
 
 static pthread_key_t tc_key;
 static uint32_t tc_cap[TC_NBINS]; /* per-class capacity (init-time constant) */
+static uint32_t tc_rcap[SC_NSMALL]; /* remote-stack capacity per small class */
 static size_t tc_stack_bytes;
 
 static mutex_t tc_lock = MUTEX_INITIALIZER; /* the two tables below */
@@ -37,6 +38,10 @@ bool tcache_boot(void) {
     for (unsigned i = 0; i < TC_NBINS; i++) {
         tc_cap[i] = tcache_cap_for(i);
         tc_stack_bytes += tc_cap[i] * sizeof(void *);
+        if (i < SC_NSMALL) {
+            tc_rcap[i] = tc_cap[i];
+            tc_stack_bytes += tc_rcap[i] * sizeof(void *);
+        }
     }
     if (tc_stack_bytes < sizeof(void *)) tc_stack_bytes = sizeof(void *);
     return true;
@@ -57,6 +62,12 @@ static bool tcache_stacks_attach(tcache_t *tc) {
         tc->bins[i].max = tc_cap[i];
         s += tc_cap[i];
     }
+    for (unsigned i = 0; i < SC_NSMALL; i++) {
+        tc->remote[i].stack = s;
+        tc->remote[i].n = 0;
+        tc->remote[i].max = tc_rcap[i];
+        s += tc_rcap[i];
+    }
     tc->state = TC_ACTIVE;
     return true;
 }
@@ -66,6 +77,7 @@ static void tcache_stacks_detach(tcache_t *tc) {
         tc->bins[i].max = 0;
         tc->bins[i].ncached = 0;
     }
+    for (unsigned i = 0; i < SC_NSMALL; i++) tc->remote[i].n = tc->remote[i].max = 0;
     void *mem = tc->stack_mem;
     tc->stack_mem = NULL;
     if (!mem) return;
@@ -80,6 +92,8 @@ tcache_t *tcache_get(void) {
     if (likely(tc->state != TC_UNINIT)) return tc;
     tc->is_tls = true;
     tc->arena = arena_choose();
+    tc->tag = tc->arena->ind & 0xff;
+    tc->tagbase = (tc->tag << 8) + 1;
     tc->state = TC_BYPASS;
     if (opt.tcache) tcache_stacks_attach(tc);
     pthread_setspecific(tc_key, tc);
@@ -96,6 +110,8 @@ void tcache_set_arena(tcache_t *tc, arena_t *a) {
         arena_attach(a);
     }
     tc->arena = a;
+    tc->tag = a->ind & 0xff;
+    tc->tagbase = (tc->tag << 8) + 1;
 }
 
 static void tcache_bin_flush(tcache_t *tc, unsigned ind, unsigned n) {
@@ -117,9 +133,17 @@ static void tcache_bin_flush(tcache_t *tc, unsigned ind, unsigned n) {
     b->ncached -= n;
 }
 
+static void tcache_remote_flush(tcache_t *tc, unsigned ind) {
+    rbin_t *r = &tc->remote[ind];
+    arena_flush(ind, r->stack, r->n, 0);
+    r->n = 0;
+}
+
 void tcache_flush(tcache_t *tc) {
     for (unsigned i = 0; i < TC_NBINS; i++)
         if (tc->bins[i].ncached) tcache_bin_flush(tc, i, tc->bins[i].ncached);
+    for (unsigned i = 0; i < SC_NSMALL; i++)
+        if (tc->remote[i].n) tcache_remote_flush(tc, i);
 }
 
 /* Every TC_GC_PERIOD slow-path events, bins that needed no refill since the
@@ -131,6 +155,7 @@ static void tcache_gc_tick(tcache_t *tc) {
         tbin_t *b = &tc->bins[i];
         if (!tc->gc_filled[i] && b->ncached > 1) tcache_bin_flush(tc, i, b->ncached / 2);
         tc->gc_filled[i] = 0;
+        if (i < SC_NSMALL && tc->remote[i].n) tcache_remote_flush(tc, i);
     }
 }
 
@@ -161,8 +186,22 @@ void tcache_free_slow(tcache_t *tc, void *p, uintptr_t e) {
     unsigned ind = s1 - 1;
     if (tc->state == TC_ACTIVE && ind < TC_NBINS && tc->bins[ind].max) {
         tbin_t *b = &tc->bins[ind];
-        tcache_bin_flush(tc, ind, b->max / 2 ? b->max / 2 : 1);
         b->nfree++;
+        if (ind < SC_NSMALL && tc->arena && pm_tag(e) != tc->tag) {
+            /* Another arena's block: batched home, never reused here. */
+            rbin_t *r = &tc->remote[ind];
+            if (r->n >= r->max) {
+                tcache_remote_flush(tc, ind);
+                tcache_gc_tick(tc);
+            }
+            if (r->max) {
+                r->stack[r->n++] = p;
+            } else {
+                arena_flush(ind, &p, 1, 0);
+            }
+            return;
+        }
+        if (b->ncached >= b->max) tcache_bin_flush(tc, ind, b->max / 2 ? b->max / 2 : 1);
         b->stack[b->ncached++] = p;
         tcache_gc_tick(tc);
         return;

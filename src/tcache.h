@@ -15,6 +15,7 @@
 #define MOSAIC_TCACHE_H
 #include "arena.h"
 #include "os.h"
+#include "pagemap.h"
 #include "sizeclass.h"
 
 #define TC_NBINS 44 /* classes up to 65536 bytes */
@@ -29,8 +30,15 @@ typedef struct {
     uint64_t nfree;   /* blocks taken back into this bin (thread.deallocated) */
 } tbin_t;
 
+typedef struct {
+    void **stack;     /* blocks of other arenas freed by this thread */
+    uint32_t n, max;
+} rbin_t;
+
 typedef struct tcache_s {
     tbin_t bins[TC_NBINS];
+    uintptr_t tag;           /* pagemap tag of the thread's arena (see pm_tag) */
+    uintptr_t tagbase;       /* (tag << 8) + 1: see tcache_free_fast */
     arena_t *arena;          /* the thread's arena (automatic or thread.arena) */
     uint8_t state;           /* TC_* */
     bool is_tls;             /* the thread's own cache (not tcache.create) */
@@ -38,6 +46,7 @@ typedef struct tcache_s {
     uint64_t direct_alloc_bytes, direct_free_bytes; /* blocks not via a bin */
     uint64_t merged[TC_NBINS]; /* nalloc already reported to the arena */
     uint8_t gc_filled[TC_NBINS];
+    rbin_t remote[SC_NSMALL]; /* small blocks owned by other arenas */
     void *stack_mem;
 } tcache_t;
 
@@ -75,7 +84,27 @@ static inline void *tcache_alloc_fast(tcache_t *tc, unsigned ind) {
     return NULL;
 }
 
-static inline bool tcache_free_fast(tcache_t *tc, void *p, size_t ind) {
+/* Free of a block with pagemap entry e: cached only when it belongs to the
+ * thread's own arena, so a thread does not reuse (and write next to)
+ * blocks it got from another thread; those go home in batches. */
+static inline bool tcache_free_fast(tcache_t *tc, void *p, uintptr_t e) {
+    /* One compare checks both: with the tag matching this is the class
+     * index; any other tag (or a free extent's class 0) lands far above
+     * TC_NBINS or wraps around. */
+    size_t ind = (size_t)(e >> PM_SZ_SHIFT) - tc->tagbase;
+    if (likely(ind < TC_NBINS)) {
+        tbin_t *b = &tc->bins[ind];
+        if (likely(b->ncached < b->max)) {
+            b->nfree++;
+            b->stack[b->ncached++] = p;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The same without the ownership check (sized free, explicit caches). */
+static inline bool tcache_free_fast_ind(tcache_t *tc, void *p, size_t ind) {
     if (likely(ind < TC_NBINS)) {
         tbin_t *b = &tc->bins[ind];
         if (likely(b->ncached < b->max)) {
