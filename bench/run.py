@@ -1052,7 +1052,7 @@ def bar_section(benches, allocs, stats, ipc_rows):
                                                       if p in tw[b]]))
         gm_p = geomean([tw[b][best_peer][0] for b in benches if best_peer in tw[b]])
         lines.append("- Geometric mean of wall time at or below the fastest peer's (%s): "
-                     "%s (mosaic %.3f s vs %.3f s, %.2f×)" % (
+                     "%s (mosaic %.3f s vs %.3f s, %.3f×)" % (
                          best_peer, verdict(gm_m <= gm_p), gm_m, gm_p, gm_m / gm_p))
         over = []
         for b in benches:
@@ -1067,7 +1067,7 @@ def bar_section(benches, allocs, stats, ipc_rows):
             gm_mr = geomean([tr[b]["mosaic"][0] for b in benches if "mosaic" in tr[b]])
             gm_jr = geomean([tr[b]["jemalloc"][0] for b in benches if "jemalloc" in tr[b]])
             lines.append("- Geometric mean of peak RSS at or below jemalloc's: %s "
-                         "(mosaic %.1f MiB vs %.1f MiB, %.2f×)" % (
+                         "(mosaic %.1f MiB vs %.1f MiB, %.3f×)" % (
                              verdict(gm_mr <= gm_jr), gm_mr, gm_jr, gm_mr / gm_jr))
         over = []
         for b in benches:
