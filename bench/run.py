@@ -740,7 +740,7 @@ def md_table(head, body, right=True):
 # Thread scaling
 
 SCALING_FIELDS = ["bench", "alloc", "threads", "rep", "status", "wall_s", "cpu_s",
-                  "maxrss_kb", "metric", "unit", "argv"]
+                  "maxrss_kb", "metric", "unit", "bg_load", "argv"]
 
 
 def run_scaling(args, allocs, csv_path):
@@ -767,6 +767,7 @@ def run_scaling(args, allocs, csv_path):
                         "cpu_s": "%.6f" % (r["user"] + r["sys"]),
                         "maxrss_kb": r["maxrss_kb"], "metric": r["kv"].get("metric", ""),
                         "unit": r["kv"].get("unit", ""),
+                        "bg_load": "%.3f" % r["bg_load"] if "bg_load" in r else "",
                         "argv": " ".join(["bench/" + exe] + argv[1:])})
                     prog.step("%-8s %2d threads %-9s rep %d/%d  %s" % (
                         name, t, an, rep + 1, reps,
@@ -1228,6 +1229,14 @@ def write_results_md(args, meta, rows, ipc_rows, scal_rows, md_path, chart_rel, 
                  "it); from 2 threads on, every object is freed by another thread than the one "
                  "that allocated it.\n" % (
                      meta.get("scaling_reps", ""), m.get("nproc", "")))
+        bg = sorted(float(r["bg_load"]) for r in scal_rows
+                    if r["status"] == "ok" and r.get("bg_load"))
+        if bg:
+            L.append("Other processes used a median %.0f%% of the machine's CPU capacity during "
+                     "these runs. Where that is high, the numbers say more about scheduling "
+                     "than about the allocators: the kernel shares CPUs between threads, so a "
+                     "run with more threads also takes a larger share from the other "
+                     "processes.\n" % (100 * median(bg)))
         L.append("![thread scaling](%s)\n" % scal_rel)
         L.append(scaling_tables(scal_rows, md=True))
     if rows:
