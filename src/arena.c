@@ -170,20 +170,16 @@ unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t n
     mutex_lock(&b->lock);
     /* Slab regions first, lowest address last (popped first); then recently
      * freed regions from the transfer stack on top, popped before them. */
-    unsigned take = n < b->nxfer ? n : b->nxfer, got = 0;
-    while (got < n - take) {
+    unsigned take = n < b->nxfer ? n : b->nxfer, k = n - take, got = 0;
+    while (got < k) {
         extent_t *s = b->cur;
         if (!s || !s->nfree) {
             s = bin_next_slab(a, b, ind);
             if (!s) break;
         }
-        got += slab_alloc_batch(s, size, out + got, n - take - got);
+        got += slab_alloc_batch(s, size, out, k - got);
     }
-    for (unsigned i = 0; i < got / 2; i++) {
-        void *t = out[i];
-        out[i] = out[got - 1 - i];
-        out[got - 1 - i] = t;
-    }
+    if (unlikely(got < k)) memmove(out, out + (k - got), got * sizeof(void *));
     b->nxfer -= take;
     memcpy(out + got, b->xfer + b->nxfer, take * sizeof(void *));
     got += take;

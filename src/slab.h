@@ -9,20 +9,21 @@
 #include "extent.h"
 #include "sizeclass.h"
 
-/* Takes up to n free regions into out[]; returns how many. */
+/* Takes up to n free regions into the top of out[0..n), lowest address at
+ * out[n-1]; returns how many (they occupy out[n-got..n)). */
 static inline unsigned slab_alloc_batch(extent_t *s, size_t size, void **out, unsigned n) {
-    unsigned got = 0, w = 0;
-    if (n > s->nfree) n = s->nfree;
-    while (got < n) {
+    unsigned got = 0, w = 0, want = n < s->nfree ? n : s->nfree;
+    void **top = out + n - 1;
+    while (got < want) {
         uint64_t bits = s->bitmap[w];
         if (!bits) {
             w++;
             continue;
         }
-        while (bits && got < n) {
+        while (bits && got < want) {
             unsigned b = (unsigned)__builtin_ctzll(bits);
             bits &= bits - 1;
-            out[got++] = (void *)(s->addr + (size_t)(w * 64 + b) * size);
+            top[-(ptrdiff_t)got++] = (void *)(s->addr + (size_t)(w * 64 + b) * size);
         }
         s->bitmap[w] = bits;
     }
