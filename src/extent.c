@@ -573,3 +573,6 @@ void pa_stats_read(pa_t *pa, pa_stats_t *out) {
 void pa_prefork(pa_t *pa) { mutex_prefork(&pa->lock); }
 void pa_postfork_parent(pa_t *pa) { mutex_postfork_parent(&pa->lock); }
 void pa_postfork_child(pa_t *pa) { mutex_postfork_child(&pa->lock); }
+
+_Static_assert(offsetof(extent_t, bitmap) + 5 * sizeof(uint64_t) <= 64,
+               "slab hot fields must share the record's first cache line");

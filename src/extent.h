@@ -28,22 +28,25 @@ enum { EXT_ACTIVE = 0, EXT_DIRTY = 1, EXT_MUZZY = 2, EXT_RETAINED = 3 };
 
 typedef struct extent_s extent_t;
 struct extent_s {
+    /* Hot for slab frees and fills, together in the first 64-byte line
+     * (records are 64-byte aligned): owner, address, free count and the
+     * first five bitmap words (regions 0..319). */
     struct pa_s *pa;          /* owner, set once: records are recycled only
                                  within their pa, so other arenas may read it */
     uintptr_t addr;
+    uint32_t nfree;           /* slab: free regions (bin lock) */
+    uint8_t state;            /* EXT_* (pa lock) */
+    uint8_t szind;            /* size class while active */
+    bool slab;                /* active as a slab of small regions */
+    bool zeroed;              /* every byte known to be zero */
+    uint64_t bitmap[SC_SLAB_MAXREGS / 64]; /* slab: 1 = region free (bin lock) */
+    /* Colder: */
     size_t size;              /* bytes, a page multiple */
     extent_t *next, *prev;    /* free-set list (pa lock) or bin slab list (bin lock) */
     extent_t *lru_next, *lru_prev; /* decay order for dirty/muzzy (pa lock) */
     extent_t *act_next, *act_prev; /* pa's list of active extents (pa lock) */
     uint64_t tstamp;          /* ns when it entered its free state (pa lock) */
-    uint8_t state;            /* EXT_* (pa lock) */
-    uint8_t szind;            /* size class while active */
-    bool slab;                /* active as a slab of small regions */
-    bool zeroed;              /* every byte known to be zero */
     bool remapped;            /* active block moved by mremap: its own mapping */
-    /* slab only (bin lock): */
-    uint32_t nfree;           /* free regions */
-    uint64_t bitmap[SC_SLAB_MAXREGS / 64]; /* 1 = region free */
 };
 
 typedef struct {
