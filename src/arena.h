@@ -39,7 +39,7 @@ typedef struct {
     /* statistics */
     uint64_t nmalloc, ndalloc, nrequests, nfills, nflushes, nslabs;
     size_t curregs, curslabs, nonfull_slabs;
-} bin_t;
+} __attribute__((aligned(64))) bin_t; /* own cache lines: bins of one arena are locked by different threads */
 
 typedef struct {
     uint64_t nmalloc, ndalloc, nrequests; /* relaxed atomics */
