@@ -84,14 +84,10 @@ static inline void *tcache_alloc_fast(tcache_t *tc, unsigned ind) {
     return NULL;
 }
 
-/* Free of a block with pagemap entry e: cached only when it belongs to the
- * thread's own arena, so a thread does not reuse (and write next to)
- * blocks it got from another thread; those go home in batches. */
-static inline bool tcache_free_fast(tcache_t *tc, void *p, uintptr_t e) {
-    /* One compare checks both: with the tag matching this is the class
-     * index; any other tag (or a free extent's class 0) lands far above
-     * TC_NBINS or wraps around. */
-    size_t ind = (size_t)(e >> PM_SZ_SHIFT) - tc->tagbase;
+/* Push p onto bin ind if there is room (any out-of-range ind: false).
+ * Used directly by sized free and explicit caches, which skip the
+ * ownership check. */
+static inline bool tcache_free_fast_ind(tcache_t *tc, void *p, size_t ind) {
     if (likely(ind < TC_NBINS)) {
         tbin_t *b = &tc->bins[ind];
         if (likely(b->ncached < b->max)) {
@@ -103,17 +99,14 @@ static inline bool tcache_free_fast(tcache_t *tc, void *p, uintptr_t e) {
     return false;
 }
 
-/* The same without the ownership check (sized free, explicit caches). */
-static inline bool tcache_free_fast_ind(tcache_t *tc, void *p, size_t ind) {
-    if (likely(ind < TC_NBINS)) {
-        tbin_t *b = &tc->bins[ind];
-        if (likely(b->ncached < b->max)) {
-            b->nfree++;
-            b->stack[b->ncached++] = p;
-            return true;
-        }
-    }
-    return false;
+/* Free of a block with pagemap entry e: cached only when it belongs to the
+ * thread's own arena, so a thread does not reuse (and write next to)
+ * blocks it got from another thread; those go home in batches. One compare
+ * checks both: with the tag matching, (e >> 48) - tagbase is the class
+ * index; any other tag (or a free extent's class 0) lands far above
+ * TC_NBINS or wraps around. */
+static inline bool tcache_free_fast(tcache_t *tc, void *p, uintptr_t e) {
+    return tcache_free_fast_ind(tc, p, (size_t)(e >> PM_SZ_SHIFT) - tc->tagbase);
 }
 
 void tcache_prefork(void);
