@@ -137,8 +137,15 @@ static void *api_alloc(size_t size, size_t align, bool zero, tcache_t *tc, arena
 }
 
 /* Frees p (pagemap entry e) through tc, or straight to its arena. */
+static NOINLINE void api_free_slow(void *p, uintptr_t e);
+
 static void api_dalloc(void *p, uintptr_t e, tcache_t *tc) {
-    if (tc) {
+    if (tc == &tc_tls) { /* the thread's own cache: same path as free() */
+        if (tcache_free_fast(tc, p, e)) return;
+        api_free_slow(p, e);
+        return;
+    }
+    if (tc) { /* explicit cache: no ownership check */
         if (tcache_free_fast_ind(tc, p, (size_t)pm_szind1(e) - 1)) return;
         tcache_free_slow(tc, p, e);
         return;

@@ -75,8 +75,6 @@ static inline size_t sc_sa2u(size_t size, size_t align) {
     return sc_s2u(s);
 }
 
-static inline size_t sc_index2size(unsigned i) { return sc_size[i]; }
-
 /* Page-count classes: ceil and floor index of n pages (n >= 1). */
 static inline unsigned sc_psz_ceil(size_t n) {
     if (n <= 4) return (unsigned)n - 1;
