@@ -191,15 +191,16 @@ unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t n
     return got;
 }
 
-/* A region is back in its slab's bitmap: keep the slab lists right. Cold:
- * only when the slab was full or becomes empty. */
+/* Regions went back into slab s, whose free count was `old` before: keep
+ * the slab lists right. Cold: only when the slab was full or is now empty
+ * (never for the bin's current slab). */
 static __attribute__((noinline)) void bin_slab_transition(arena_t *a, bin_t *b, unsigned ind,
-                                                          extent_t *s) {
+                                                          extent_t *s, uint32_t old) {
     if (s->nfree == sc_slab[ind].nregs) {
-        bin_list_remove(b, s);
+        if (old) bin_list_remove(b, s);
         b->curslabs--;
         pa_dalloc(&a->pa, s);
-    } else if (s->nfree == 1) {
+    } else if (!old) {
         bin_list_push(b, s);
     }
 }
@@ -209,7 +210,7 @@ static inline void bin_free_region(arena_t *a, bin_t *b, unsigned ind, extent_t 
     if (unlikely(!slab_free_one(s, ind, p))) arena_bad_free(p, pm_entry(s, true, ind + 1), "free");
     uint32_t nf = s->nfree;
     if (unlikely((nf == 1 || nf == sc_slab[ind].nregs) && s != b->cur))
-        bin_slab_transition(a, b, ind, s);
+        bin_slab_transition(a, b, ind, s, nf - 1);
 }
 
 static void bin_free_locked(arena_t *a, bin_t *b, unsigned ind, extent_t *s, void *p) {
@@ -224,42 +225,85 @@ static inline extent_t *arena_flush_lookup(void *p, unsigned ind) {
     return pm_extent(v);
 }
 
+/* The end of a flush's run of `run` regions into slab s. */
+static inline void bin_run_end(arena_t *a, bin_t *b, unsigned ind, extent_t *s, uint32_t run,
+                               const extent_t *cur) {
+    uint32_t old = s->nfree;
+    s->nfree = old + run;
+    if (unlikely((!old || old + run == sc_slab[ind].nregs) && s != cur))
+        bin_slab_transition(a, b, ind, s, old);
+}
+
+/*
+ * Flushes free blocks in runs: consecutive blocks of one slab (the common
+ * case: blocks are freed in about the order they were handed out) are
+ * recognised by their offset from the last slab's start, without a pagemap
+ * lookup: a slab's window is its first nregs * size bytes. The slab's
+ * free count and list position are updated once per run.
+ */
 void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests) {
     const size_t size = sc_size[ind];
     const uint64_t recip = sc_slab[ind].recip;
     const uint32_t nregs = sc_slab[ind].nregs;
+    const uintptr_t span = (uintptr_t)nregs * size;
     bool first = true;
     /* One pass per owning arena (usually one): regions of other arenas are
      * compacted to the front of items[] for the next pass. */
     while (n) {
-        arena_t *a = arena_of(arena_flush_lookup(items[0], ind));
+        extent_t *s = arena_flush_lookup(items[0], ind);
+        arena_t *a = arena_of(s);
         bin_t *b = &a->bins[ind];
-        unsigned j = 0, freed = 0;
+        uintptr_t base = s->addr;
+        unsigned i = 0, j = 0;
         mutex_lock(&b->lock);
-        uint32_t nx = b->nxfer, xmax = b->xfer_max;
-        for (unsigned i = 0; i < n; i++) {
+        /* Onto the transfer stack while it has room: only ownership matters. */
+        uint32_t nx = b->nxfer;
+        const uint32_t xmax = b->xfer_max;
+        void **xfer = b->xfer;
+        for (; i < n && nx < xmax; i++) {
             void *p = items[i];
-            extent_t *s = arena_flush_lookup(p, ind);
-            if (unlikely(s->pa != &a->pa)) {
-                items[j++] = p;
-                continue;
+            if (unlikely((uintptr_t)p - base >= span)) {
+                extent_t *t = arena_flush_lookup(p, ind);
+                if (unlikely(t->pa != &a->pa)) {
+                    items[j++] = p;
+                    continue;
+                }
+                s = t;
+                base = s->addr;
             }
-            freed++;
-            if (nx < xmax) {
-                b->xfer[nx++] = p;
-                continue;
-            }
-            /* slab_free_one, with the class constants hoisted */
-            uintptr_t off = (uintptr_t)p - s->addr;
-            uint32_t idx = (uint32_t)((off * recip) >> 32);
-            uint64_t bit = (uint64_t)1 << (idx % 64), *w = &s->bitmap[idx / 64];
-            if (unlikely(idx * size != off || idx >= nregs || (*w & bit)))
-                arena_bad_free(p, pm_entry(s, true, ind + 1), "free");
-            *w |= bit;
-            uint32_t nf = ++s->nfree;
-            if (unlikely((nf == 1 || nf == nregs) && s != b->cur)) bin_slab_transition(a, b, ind, s);
+            xfer[nx++] = p;
         }
         b->nxfer = nx;
+        /* The rest back into slab bitmaps (slab_free_one, inlined with the
+         * class constants hoisted). A run of blocks of one slab adds to its
+         * free count once, at the end of the run. */
+        extent_t *const cur = b->cur;
+        uint32_t run = 0;
+        for (; i < n; i++) {
+            void *p = items[i];
+            uintptr_t off = (uintptr_t)p - base;
+            if (unlikely(off >= span)) {
+                extent_t *t = arena_flush_lookup(p, ind);
+                if (unlikely(t->pa != &a->pa)) {
+                    items[j++] = p;
+                    continue;
+                }
+                off = (uintptr_t)p - t->addr;
+                if (unlikely(off >= span)) arena_bad_free(p, pm_entry(t, true, ind + 1), "free");
+                if (run) bin_run_end(a, b, ind, s, run, cur);
+                run = 0;
+                s = t;
+                base = s->addr;
+            }
+            uint32_t idx = (uint32_t)((off * recip) >> 32);
+            uint64_t bit = (uint64_t)1 << (idx % 64), *w = &s->bitmap[idx / 64];
+            if (unlikely(idx * size != off || (*w & bit)))
+                arena_bad_free(p, pm_entry(s, true, ind + 1), "free");
+            *w |= bit;
+            run++;
+        }
+        if (run) bin_run_end(a, b, ind, s, run, cur);
+        unsigned freed = n - j;
         b->ndalloc += freed;
         b->curregs -= freed;
         b->nflushes++;

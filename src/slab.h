@@ -10,25 +10,23 @@
 #include "sizeclass.h"
 
 /* Takes up to n free regions into the top of out[0..n), lowest address at
- * out[n-1]; returns how many (they occupy out[n-got..n)). */
+ * out[n-1]; returns how many (they occupy out[n-got..n)). One pass over the
+ * bitmap words. */
 static inline unsigned slab_alloc_batch(extent_t *s, size_t size, void **out, unsigned n) {
-    unsigned got = 0, w = 0, want = n < s->nfree ? n : s->nfree;
-    void **top = out + n - 1;
-    while (got < want) {
-        uint64_t bits = s->bitmap[w];
-        if (!bits) {
-            w++;
-            continue;
-        }
-        while (bits && got < want) {
-            unsigned b = (unsigned)__builtin_ctzll(bits);
+    unsigned want = n < s->nfree ? n : s->nfree, left = want;
+    void **top = out + n; /* filled downwards */
+    uintptr_t wbase = s->addr;
+    for (uint64_t *w = s->bitmap; left; w++, wbase += 64 * size) {
+        uint64_t bits = *w;
+        if (!bits) continue;
+        do {
+            *--top = (void *)(wbase + (size_t)__builtin_ctzll(bits) * size);
             bits &= bits - 1;
-            top[-(ptrdiff_t)got++] = (void *)(s->addr + (size_t)(w * 64 + b) * size);
-        }
-        s->bitmap[w] = bits;
+        } while (--left && bits);
+        *w = bits;
     }
-    s->nfree -= got;
-    return got;
+    s->nfree -= want;
+    return want;
 }
 
 /* Returns a region; false when p is not a region start or already free. */
