@@ -86,6 +86,11 @@ fork-signal[linked]|120|$T/fork_linked|0|$T/fork_linked signal
 fork-signal[glibc]|120|$T/fork_glibc|0|$T/fork_glibc signal
 fork-signal-alloc[linked]|120|$T/fork_linked|0|MOSAIC_TEST_SIGFORK_ALLOC=1 $T/fork_linked signal
 fork-signal-alloc[glibc]|120|$T/fork_glibc|0|MOSAIC_TEST_SIGFORK_ALLOC=1 $T/fork_glibc signal
+badfree[linked]|120|$T/badfree_linked|0|$T/badfree_linked
+badfree[mosaic]|120|$T/badfree_mosaic|0|$T/badfree_mosaic
+badfree[static]|120|$T/badfree_static|0|$T/badfree_static
+badfree[notcache]|120|$T/badfree_linked|0|MOSAIC_CONF=abort_conf:true,tcache:false,narenas:1 $T/badfree_linked
+badfree[noretain-junk]|120|$T/badfree_linked|0|MOSAIC_CONF=abort_conf:true,retain:false,junk:true,thp:always $T/badfree_linked
 oom[linked]|180|$T/oom_linked|0|$T/oom_linked
 oom[mosaic]|180|$T/oom_mosaic|0|$T/oom_mosaic
 oom[glibc]|180|$T/oom_glibc|0|$T/oom_glibc

@@ -14,6 +14,9 @@
 #   _static  plain names, linked to libmosaic.a
 #   _tsan    mosaic_* names, -fsanitize=thread, build-tsan/libmosaic_prefixed.a
 #   _asan    mosaic_* names, -fsanitize=address, $(BUILD)/libmosaic_prefixed.a
+# badfree (double and invalid frees must abort naming the pointer) checks
+# Mosaic's own messages: no _glibc build, and none under a sanitizer, which
+# owns malloc there.
 
 T_DIR       := $(BUILD)/tests
 T_TSAN_LIB  := build-tsan/libmosaic_prefixed.a
@@ -31,6 +34,7 @@ T_BINS   := $(foreach p,$(T_PROGS),$(T_DIR)/$(p)_glibc $(T_DIR)/$(p)_mosaic $(T_
             $(foreach p,edge align random threads,$(T_DIR)/$(p)_asan) \
             $(foreach p,edge align random threads init,$(T_DIR)/$(p)_static) \
             $(foreach p,random threads,$(T_DIR)/$(p)_tsan) \
+            $(foreach m,mosaic linked static,$(T_DIR)/badfree_$(m)) \
             $(T_DIR)/libprobe.so
 
 .PHONY: test test-build stress stress20
