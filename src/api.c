@@ -168,7 +168,7 @@ static NOINLINE void api_free_slow(void *p, uintptr_t e) {
         rbin_t *r = &tc->remote[ind];
         if (likely(r->n < r->max)) {
             r->stack[r->n++] = p;
-            tc->bins[ind].nfree++;
+            tc->nremote[ind]++;
             return;
         }
     }
@@ -220,12 +220,12 @@ static void *api_ralloc(void *p, size_t size, size_t align, bool zero, tcache_t 
 /* ---- C / POSIX ---- */
 EXPORT void *mosaic_malloc(size_t size) {
     if (likely(size <= SC_LOOKUP_MAX)) {
-        tbin_t *b = &tc_tls.bins[sc_lookup[(size + 15) >> 4]];
-        uint32_t n = b->ncached;
-        if (likely(n != 0)) {
-            b->ncached = n - 1;
-            b->nalloc++;
-            return b->stack[n - 1];
+        unsigned ind = sc_lookup[(size + 15) >> 4];
+        void **t = tc_tls.top[ind];
+        if (likely(t != tc_tls.low[ind])) {
+            tc_tls.top[ind] = --t;
+            tc_tls.nalloc[ind]++;
+            return *t;
         }
     }
     return api_malloc_slow(size);

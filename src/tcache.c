@@ -57,10 +57,9 @@ static bool tcache_stacks_attach(tcache_t *tc) {
     tc->stack_mem = mem;
     void **s = mem;
     for (unsigned i = 0; i < TC_NBINS; i++) {
-        tc->bins[i].stack = s;
-        tc->bins[i].ncached = 0;
-        tc->bins[i].max = tc_cap[i];
+        tc->low[i] = tc->top[i] = s;
         s += tc_cap[i];
+        tc->high[i] = s;
     }
     for (unsigned i = 0; i < SC_NSMALL; i++) {
         tc->remote[i].stack = s;
@@ -73,10 +72,7 @@ static bool tcache_stacks_attach(tcache_t *tc) {
 }
 
 static void tcache_stacks_detach(tcache_t *tc) {
-    for (unsigned i = 0; i < TC_NBINS; i++) {
-        tc->bins[i].max = 0;
-        tc->bins[i].ncached = 0;
-    }
+    for (unsigned i = 0; i < TC_NBINS; i++) tc->low[i] = tc->top[i] = tc->high[i] = NULL;
     for (unsigned i = 0; i < SC_NSMALL; i++) tc->remote[i].n = tc->remote[i].max = 0;
     void *mem = tc->stack_mem;
     tc->stack_mem = NULL;
@@ -114,23 +110,26 @@ void tcache_set_arena(tcache_t *tc, arena_t *a) {
     tc->tagbase = (tc->tag << 8) + 1;
 }
 
+/* Returns the n oldest blocks of bin ind (the bottom of its stack). */
 static void tcache_bin_flush(tcache_t *tc, unsigned ind, unsigned n) {
-    tbin_t *b = &tc->bins[ind];
-    if (n > b->ncached) n = b->ncached;
+    void **low = tc->low[ind];
+    uint32_t nc = tcache_ncached(tc, ind);
+    if (n > nc) n = nc;
     if (ind < SC_NSMALL) {
-        arena_flush(ind, b->stack, n, b->nalloc - tc->merged[ind]);
-        tc->merged[ind] = b->nalloc;
+        arena_flush(ind, low, n, tc->nalloc[ind] - tc->merged[ind]);
+        tc->merged[ind] = tc->nalloc[ind];
     } else {
         for (unsigned i = 0; i < n; i++) {
-            uintptr_t v = pagemap_lookup(b->stack[i]);
+            uintptr_t v = pagemap_lookup(low[i]);
             extent_t *e = pm_extent(v);
-            if (pm_is_slab(v) || pm_szind1(v) != ind + 1 || (uintptr_t)b->stack[i] != e->addr)
-                arena_bad_free(b->stack[i], v, "free");
+            if (pm_is_slab(v) || pm_szind1(v) != ind + 1 || (uintptr_t)low[i] != e->addr)
+                arena_bad_free(low[i], v, "free");
             arena_dalloc_large(e);
         }
     }
-    memmove(b->stack, b->stack + n, (b->ncached - n) * sizeof(void *));
-    b->ncached -= n;
+    memmove(low, low + n, (nc - n) * sizeof(void *));
+    tc->top[ind] -= n;
+    tc->nflushed[ind] += n;
 }
 
 static void tcache_remote_flush(tcache_t *tc, unsigned ind) {
@@ -141,7 +140,7 @@ static void tcache_remote_flush(tcache_t *tc, unsigned ind) {
 
 void tcache_flush(tcache_t *tc) {
     for (unsigned i = 0; i < TC_NBINS; i++)
-        if (tc->bins[i].ncached) tcache_bin_flush(tc, i, tc->bins[i].ncached);
+        if (tcache_ncached(tc, i)) tcache_bin_flush(tc, i, tcache_ncached(tc, i));
     for (unsigned i = 0; i < SC_NSMALL; i++)
         if (tc->remote[i].n) tcache_remote_flush(tc, i);
 }
@@ -152,8 +151,8 @@ static void tcache_gc_tick(tcache_t *tc) {
     if (++tc->gc_ticks < TC_GC_PERIOD) return;
     tc->gc_ticks = 0;
     for (unsigned i = 0; i < TC_NBINS; i++) {
-        tbin_t *b = &tc->bins[i];
-        if (!tc->gc_filled[i] && b->ncached > 1) tcache_bin_flush(tc, i, b->ncached / 2);
+        uint32_t nc = tcache_ncached(tc, i);
+        if (!tc->gc_filled[i] && nc > 1) tcache_bin_flush(tc, i, nc / 2);
         tc->gc_filled[i] = 0;
         if (i < SC_NSMALL && tc->remote[i].n) tcache_remote_flush(tc, i);
     }
@@ -161,16 +160,17 @@ static void tcache_gc_tick(tcache_t *tc) {
 
 void *tcache_alloc_slow(tcache_t *tc, unsigned ind) {
     arena_t *a = tcache_arena(tc);
-    if (tc->state == TC_ACTIVE && ind < SC_NSMALL && tc->bins[ind].max) {
-        tbin_t *b = &tc->bins[ind];
-        unsigned want = b->max / 2 ? b->max / 2 : 1;
-        unsigned n = arena_fill(a, ind, b->stack, want, b->nalloc + 1 - tc->merged[ind]);
-        tc->merged[ind] = b->nalloc + 1;
+    if (tc->state == TC_ACTIVE && ind < SC_NSMALL && tc->high[ind] != tc->low[ind]) {
+        void **low = tc->low[ind];
+        unsigned max = (unsigned)(tc->high[ind] - low), want = max / 2 ? max / 2 : 1;
+        unsigned n = arena_fill(a, ind, low, want, tc->nalloc[ind] + 1 - tc->merged[ind]);
+        tc->merged[ind] = tc->nalloc[ind] + 1;
         tc->gc_filled[ind] = 1;
         if (!n) return NULL;
-        b->ncached = n - 1;
-        b->nalloc++;
-        void *p = b->stack[n - 1];
+        tc->nfilled[ind] += n;
+        tc->top[ind] = low + n - 1;
+        tc->nalloc[ind]++;
+        void *p = low[n - 1];
         tcache_gc_tick(tc);
         return p;
     }
@@ -184,9 +184,7 @@ void tcache_free_slow(tcache_t *tc, void *p, uintptr_t e) {
     unsigned s1 = pm_szind1(e);
     if (!s1) arena_bad_free(p, e, "free");
     unsigned ind = s1 - 1;
-    if (tc->state == TC_ACTIVE && ind < TC_NBINS && tc->bins[ind].max) {
-        tbin_t *b = &tc->bins[ind];
-        b->nfree++;
+    if (tc->state == TC_ACTIVE && ind < TC_NBINS && tc->high[ind] != tc->low[ind]) {
         if (ind < SC_NSMALL && tc->arena && pm_tag(e) != tc->tag) {
             /* Another arena's block: batched home, never reused here. */
             rbin_t *r = &tc->remote[ind];
@@ -194,6 +192,7 @@ void tcache_free_slow(tcache_t *tc, void *p, uintptr_t e) {
                 tcache_remote_flush(tc, ind);
                 tcache_gc_tick(tc);
             }
+            tc->nremote[ind]++;
             if (r->max) {
                 r->stack[r->n++] = p;
             } else {
@@ -201,8 +200,9 @@ void tcache_free_slow(tcache_t *tc, void *p, uintptr_t e) {
             }
             return;
         }
-        if (b->ncached >= b->max) tcache_bin_flush(tc, ind, b->max / 2 ? b->max / 2 : 1);
-        b->stack[b->ncached++] = p;
+        unsigned max = (unsigned)(tc->high[ind] - tc->low[ind]);
+        if (tc->top[ind] == tc->high[ind]) tcache_bin_flush(tc, ind, max / 2 ? max / 2 : 1);
+        *tc->top[ind]++ = p;
         tcache_gc_tick(tc);
         return;
     }
@@ -233,13 +233,17 @@ static void tcache_thread_exit(void *arg) {
 
 uint64_t tcache_allocated(const tcache_t *tc) {
     uint64_t sum = tc->direct_alloc_bytes;
-    for (unsigned i = 0; i < TC_NBINS; i++) sum += tc->bins[i].nalloc * sc_size[i];
+    for (unsigned i = 0; i < TC_NBINS; i++) sum += tc->nalloc[i] * sc_size[i];
     return sum;
 }
 
 uint64_t tcache_deallocated(const tcache_t *tc) {
     uint64_t sum = tc->direct_free_bytes;
-    for (unsigned i = 0; i < TC_NBINS; i++) sum += tc->bins[i].nfree * sc_size[i];
+    for (unsigned i = 0; i < TC_NBINS; i++) {
+        uint64_t nfree = tcache_ncached(tc, i) + tc->nflushed[i] + tc->nalloc[i] - tc->nfilled[i] +
+                         tc->nremote[i];
+        sum += nfree * sc_size[i];
+    }
     return sum;
 }
 

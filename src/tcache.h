@@ -23,26 +23,36 @@
 enum { TC_UNINIT = 0, TC_ACTIVE, TC_BYPASS, TC_EXITED };
 
 typedef struct {
-    void **stack;     /* stack[0..ncached) */
-    uint32_t ncached;
-    uint32_t max;     /* capacity; 0 disables caching for the class */
-    uint64_t nalloc;  /* blocks handed out from this bin (thread.allocated) */
-    uint64_t nfree;   /* blocks taken back into this bin (thread.deallocated) */
-} tbin_t;
-
-typedef struct {
     void **stack;     /* blocks of other arenas freed by this thread */
     uint32_t n, max;
 } rbin_t;
 
+/*
+ * Bin i's stack is low[i] .. top[i] (top: the next free slot), room up to
+ * high[i]; low == high disables caching for the class (also all NULL when
+ * the cache has no stacks). The fields the fast paths touch come first and
+ * are arrays indexed by class, so that every access is one instruction
+ * relative to the thread pointer.
+ *
+ * Counting: the fast paths count only blocks handed out (nalloc). Blocks
+ * taken back are derived: nfree = (top - low) + nflushed + nalloc - nfilled
+ * (what is in the stack, plus what left it, minus what came from the arena
+ * and what was handed out), plus the blocks sent to remote stacks.
+ */
 typedef struct tcache_s {
-    tbin_t bins[TC_NBINS];
-    uintptr_t tag;           /* pagemap tag of the thread's arena (see pm_tag) */
-    uintptr_t tagbase;       /* (tag << 8) + 1: see tcache_free_fast */
-    arena_t *arena;          /* the thread's arena (automatic or thread.arena) */
-    uint8_t state;           /* TC_* */
-    bool is_tls;             /* the thread's own cache (not tcache.create) */
+    void **top[TC_NBINS];
+    void **low[TC_NBINS];
+    void **high[TC_NBINS];
+    uint64_t nalloc[TC_NBINS];   /* blocks handed out from this bin */
+    uintptr_t tagbase;           /* (tag << 8) + 1: see tcache_free_fast */
+    uintptr_t tag;               /* pagemap tag of the thread's arena (see pm_tag) */
+    arena_t *arena;              /* the thread's arena (automatic or thread.arena) */
+    uint8_t state;               /* TC_* */
+    bool is_tls;                 /* the thread's own cache (not tcache.create) */
     uint32_t gc_ticks;
+    uint64_t nfilled[TC_NBINS];  /* blocks put into the stack by fills */
+    uint64_t nflushed[TC_NBINS]; /* blocks taken out of the stack by flushes */
+    uint64_t nremote[TC_NBINS];  /* frees of other arenas' blocks (remote stacks) */
     uint64_t direct_alloc_bytes, direct_free_bytes; /* blocks not via a bin */
     uint64_t merged[TC_NBINS]; /* nalloc already reported to the arena */
     uint8_t gc_filled[TC_NBINS];
@@ -73,13 +83,18 @@ bool tcache_destroy_explicit(unsigned ind);
 uint64_t tcache_allocated(const tcache_t *tc);
 uint64_t tcache_deallocated(const tcache_t *tc);
 
+static inline uint32_t tcache_ncached(const tcache_t *tc, unsigned ind) {
+    return (uint32_t)(tc->top[ind] - tc->low[ind]);
+}
+
 /* Fast paths: pop/push, nothing else. The callers (api) fall back to the
  * slow paths above when these return NULL / false. */
 static inline void *tcache_alloc_fast(tcache_t *tc, unsigned ind) {
-    tbin_t *b = &tc->bins[ind];
-    if (likely(b->ncached)) {
-        b->nalloc++;
-        return b->stack[--b->ncached];
+    void **t = tc->top[ind];
+    if (likely(t != tc->low[ind])) {
+        tc->top[ind] = --t;
+        tc->nalloc[ind]++;
+        return *t;
     }
     return NULL;
 }
@@ -89,10 +104,10 @@ static inline void *tcache_alloc_fast(tcache_t *tc, unsigned ind) {
  * ownership check. */
 static inline bool tcache_free_fast_ind(tcache_t *tc, void *p, size_t ind) {
     if (likely(ind < TC_NBINS)) {
-        tbin_t *b = &tc->bins[ind];
-        if (likely(b->ncached < b->max)) {
-            b->nfree++;
-            b->stack[b->ncached++] = p;
+        void **t = tc->top[ind];
+        if (likely(t != tc->high[ind])) {
+            *t = p;
+            tc->top[ind] = t + 1;
             return true;
         }
     }
