@@ -78,6 +78,8 @@ void *mosaic_pvalloc(size_t size);
 size_t mosaic_malloc_usable_size(void *ptr);
 void mosaic_free_sized(void *ptr, size_t size);
 void mosaic_free_aligned_sized(void *ptr, size_t alignment, size_t size);
+/* glibc's malloc_trim: returns cached and unused memory to the kernel now. */
+int mosaic_malloc_trim(size_t pad);
 
 /* ---- jemalloc-compatible extended API ---- */
 void *mosaic_mallocx(size_t size, int flags);

@@ -128,7 +128,7 @@ _Noreturn void arena_bad_free(const void *p, uintptr_t e, const char *what) {
     if (e && pm_szind1(e) == 0)
         fmt_fatal("%s(): double free or invalid pointer %p (its pages are free)", what, p);
     if (e) fmt_fatal("%s(): double free or invalid pointer %p", what, p);
-    fmt_fatal("%s(): invalid pointer %p (not allocated by Mosaic)", what, p);
+    fmt_fatal("%s(): invalid pointer %p (not allocated by Mosaic, or inside a block already freed)", what, p);
 }
 
 /* ---- small ---- */
