@@ -311,7 +311,7 @@ EXPORT size_t mosaic_malloc_usable_size(void *p) {
  * cached path. The size must be one the block could have been asked with. */
 static inline void api_sized_free(void *p, size_t size, size_t align) {
     if (likely(align <= SC_QUANTUM && size <= SC_LOOKUP_MAX && p)) {
-        if (likely(tcache_free_fast_ind(&tc_tls, p, sc_lookup[(size + 15) >> 4]))) return;
+        if (likely(tcache_free_sized(&tc_tls, p, sc_lookup[(size + 15) >> 4]))) return;
     }
     (void)align;
     mosaic_free(p);

@@ -10,6 +10,7 @@
 
 arena_t *arenas[ARENA_MAX];
 unsigned arena_narenas_auto;
+bool arena_tags_alias; /* written under arenas_lock, read relaxed */
 static unsigned arena_total;                    /* arenas_lock; read relaxed */
 static mutex_t arenas_lock = MUTEX_INITIALIZER; /* creation and choice */
 /* Destroyed arenas (arenas_lock): their records, kept for reuse at the same
@@ -40,6 +41,7 @@ static arena_t *arena_new(unsigned ind, extent_hooks_t *hooks) {
     pa_init(&a->pa, ind, hooks);
     a->pa.rec_free = recs;
     a->ind = ind;
+    if (ind > 0xff) __atomic_store_n(&arena_tags_alias, true, __ATOMIC_RELAXED);
     for (unsigned i = 0; i < SC_NSMALL; i++) {
         bin_t *b = &a->bins[i];
         mutex_init(&b->lock);
@@ -241,7 +243,7 @@ static inline void bin_run_end(arena_t *a, bin_t *b, unsigned ind, extent_t *s, 
  * lookup: a slab's window is its first nregs * size bytes. The slab's
  * free count and list position are updated once per run.
  */
-void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests) {
+void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests, arena_t *owner) {
     const size_t size = sc_size[ind];
     const uint64_t recip = sc_slab[ind].recip;
     const uint32_t nregs = sc_slab[ind].nregs;
@@ -250,16 +252,28 @@ void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests) {
     /* One pass per owning arena (usually one): regions of other arenas are
      * compacted to the front of items[] for the next pass. */
     while (n) {
-        extent_t *s = arena_flush_lookup(items[0], ind);
-        arena_t *a = arena_of(s);
+        extent_t *s = NULL;
+        arena_t *a = owner;
+        const bool trusted = owner != NULL;
+        uintptr_t base = 0; /* no slab yet: the first window check fails */
+        if (!trusted) {
+            s = arena_flush_lookup(items[0], ind);
+            a = arena_of(s);
+            base = s->addr;
+        }
+        owner = NULL; /* a second pass (other arenas' blocks) checks each */
         bin_t *b = &a->bins[ind];
-        uintptr_t base = s->addr;
         unsigned i = 0, j = 0;
         mutex_lock(&b->lock);
         /* Onto the transfer stack while it has room: only ownership matters. */
         uint32_t nx = b->nxfer;
         const uint32_t xmax = b->xfer_max;
         void **xfer = b->xfer;
+        if (trusted) {
+            i = n < xmax - nx ? n : xmax - nx;
+            memcpy(xfer + nx, items, i * sizeof(void *));
+            nx += i;
+        }
         for (; i < n && nx < xmax; i++) {
             void *p = items[i];
             if (unlikely((uintptr_t)p - base >= span)) {

@@ -89,8 +89,14 @@ void arena_drain_xfer(arena_t *a);
 /* Up to n regions of class ind into out[] (lowest address last, so that
  * popping from the end hands them out in address order). */
 unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t nrequests);
-/* Returns n regions of small class ind, possibly owned by several arenas. */
-void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests);
+/* Returns n regions of small class ind, possibly owned by several arenas;
+ * owner != NULL promises that they all belong to owner (checked blocks from
+ * the thread's own cache), which lets them go onto its transfer stack
+ * without a look at each one. */
+void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests, arena_t *owner);
+/* True once an arena index above 255 exists: pagemap tags (8 bits) no
+ * longer identify an arena on their own. */
+extern bool arena_tags_alias;
 void *arena_malloc_small(arena_t *a, unsigned ind, bool zero);
 void *arena_malloc_large(arena_t *a, unsigned ind, size_t align, bool zero);
 /* Frees a block whose pagemap entry is e (any size); aborts on a bad free. */

@@ -116,7 +116,10 @@ static void tcache_bin_flush(tcache_t *tc, unsigned ind, unsigned n) {
     uint32_t nc = tcache_ncached(tc, ind);
     if (n > nc) n = nc;
     if (ind < SC_NSMALL) {
-        arena_flush(ind, low, n, tc->nalloc[ind] - tc->merged[ind]);
+        bool trusted = tc->is_tls && !tc->unchecked[ind] &&
+                       !__atomic_load_n(&arena_tags_alias, __ATOMIC_RELAXED);
+        arena_flush(ind, low, n, tc->nalloc[ind] - tc->merged[ind], trusted ? tc->arena : NULL);
+        if (n == nc) tc->unchecked[ind] = 0;
         tc->merged[ind] = tc->nalloc[ind];
     } else {
         for (unsigned i = 0; i < n; i++) {
@@ -134,7 +137,7 @@ static void tcache_bin_flush(tcache_t *tc, unsigned ind, unsigned n) {
 
 static void tcache_remote_flush(tcache_t *tc, unsigned ind) {
     rbin_t *r = &tc->remote[ind];
-    arena_flush(ind, r->stack, r->n, 0);
+    arena_flush(ind, r->stack, r->n, 0, NULL);
     r->n = 0;
 }
 
@@ -168,6 +171,7 @@ void *tcache_alloc_slow(tcache_t *tc, unsigned ind) {
         tc->gc_filled[ind] = 1;
         if (!n) return NULL;
         tc->nfilled[ind] += n;
+        tc->unchecked[ind] = 0; /* it was empty */
         tc->top[ind] = low + n - 1;
         tc->nalloc[ind]++;
         void *p = low[n - 1];
@@ -196,7 +200,7 @@ void tcache_free_slow(tcache_t *tc, void *p, uintptr_t e) {
             if (r->max) {
                 r->stack[r->n++] = p;
             } else {
-                arena_flush(ind, &p, 1, 0);
+                arena_flush(ind, &p, 1, 0, NULL);
             }
             return;
         }
