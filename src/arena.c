@@ -245,7 +245,7 @@ static inline void bin_run_end(arena_t *a, bin_t *b, unsigned ind, extent_t *s, 
  */
 void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests, arena_t *owner) {
     const size_t size = sc_size[ind];
-    const uint64_t recip = sc_slab[ind].recip;
+    const uint64_t divc = sc_slab[ind].divc;
     const uint32_t nregs = sc_slab[ind].nregs;
     const uintptr_t span = (uintptr_t)nregs * size;
     bool first = true;
@@ -309,9 +309,9 @@ void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests, are
                 s = t;
                 base = s->addr;
             }
-            uint32_t idx = (uint32_t)((off * recip) >> 32);
+            uint32_t idx = sc_slab_quot(divc, off); /* off < span < 2^32 */
             uint64_t bit = (uint64_t)1 << (idx % 64), *w = &s->bitmap[idx / 64];
-            if (unlikely(idx * size != off || (*w & bit)))
+            if (unlikely(!sc_slab_exact(divc, off) || (*w & bit)))
                 arena_bad_free(p, pm_entry(s, true, ind + 1), "free");
             *w |= bit;
             run++;

@@ -32,7 +32,7 @@ static void sc_slab_choose(unsigned i) {
     if (regs > SC_SLAB_MAXREGS) regs = SC_SLAB_MAXREGS;
     sc_slab[i].slab_pages = (uint32_t)best_p;
     sc_slab[i].nregs = (uint32_t)regs;
-    sc_slab[i].recip = (uint32_t)((((uint64_t)1 << 32) + size - 1) / size);
+    sc_slab[i].divc = UINT64_MAX / size + 1;
 }
 
 void sc_init(void) {

@@ -32,8 +32,10 @@ static inline unsigned slab_alloc_batch(extent_t *s, size_t size, void **out, un
 /* Returns a region; false when p is not a region start or already free. */
 static inline bool slab_free_one(extent_t *s, unsigned ind, void *p) {
     uintptr_t off = (uintptr_t)p - s->addr;
-    uint32_t idx = (uint32_t)(((uint64_t)off * sc_slab[ind].recip) >> 32);
-    if ((size_t)idx * sc_size[ind] != off || idx >= sc_slab[ind].nregs) return false;
+    if (off >= ((uintptr_t)1 << 32)) return false;
+    uint64_t divc = sc_slab[ind].divc;
+    uint32_t idx = sc_slab_quot(divc, off);
+    if (!sc_slab_exact(divc, off) || idx >= sc_slab[ind].nregs) return false;
     uint64_t bit = (uint64_t)1 << (idx % 64);
     if (s->bitmap[idx / 64] & bit) return false;
     s->bitmap[idx / 64] |= bit;
