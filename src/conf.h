@@ -24,7 +24,7 @@ typedef enum { CONF_BOOL, CONF_UNSIGNED, CONF_SIZE, CONF_SSIZE, CONF_CHOICE } co
       "(otherwise a one-line warning is printed and the default kept).")                         \
     X(narenas, unsigned, CONF_UNSIGNED, 0, 0, 4095, NULL,                                         \
       "Number of automatic arenas threads are spread over; 0 means 4 per CPU.")                  \
-    X(tcache, bool, CONF_BOOL, true, 0, 1, NULL, "Give each thread a cache of free blocks.")     \
+    X(tcache, bool, CONF_BOOL, true, 0, 1, NULL, "Give each thread a cache of free blocks (false: every free goes to its slab at once, where double and invalid frees are detected).") \
     X(tcache_max, size_t, CONF_SIZE, 32768, 0, 65536, NULL,                                       \
       "Largest request size (bytes) served from and returned to thread caches.")                 \
     X(dirty_decay_ms, ssize_t, CONF_SSIZE, 10000, -1, 86400000, NULL,                             \

@@ -24,7 +24,7 @@ static uint32_t tcache_cap_for(unsigned ind) {
     size_t s = sc_size[ind];
     if (!opt.tcache || s > opt.tcache_max) return 0;
     if (ind >= SC_NSMALL) return 8;
-    if (s <= 128) return 128;
+    if (s <= 128) return 256;
     if (s <= 1024) return 64;
     if (s <= 4096) return 32;
     return 16;
@@ -39,7 +39,7 @@ bool tcache_boot(void) {
         tc_cap[i] = tcache_cap_for(i);
         tc_stack_bytes += tc_cap[i] * sizeof(void *);
         if (i < SC_NSMALL) {
-            tc_rcap[i] = tc_cap[i];
+            tc_rcap[i] = tc_cap[i] < 128 ? tc_cap[i] : 128;
             tc_stack_bytes += tc_rcap[i] * sizeof(void *);
         }
     }
