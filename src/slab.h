@@ -19,10 +19,19 @@ static inline unsigned slab_alloc_batch(extent_t *s, size_t size, void **out, un
     for (uint64_t *w = s->bitmap; left; w++, wbase += 64 * size) {
         uint64_t bits = *w;
         if (!bits) continue;
-        do {
-            *--top = (void *)(wbase + (size_t)__builtin_ctzll(bits) * size);
-            bits &= bits - 1;
-        } while (--left && bits);
+        if (left >= 64) { /* the whole word: no count per region */
+            void **t0 = top;
+            do {
+                *--top = (void *)(wbase + (size_t)__builtin_ctzll(bits) * size);
+                bits &= bits - 1;
+            } while (bits);
+            left -= (unsigned)(t0 - top);
+        } else {
+            do {
+                *--top = (void *)(wbase + (size_t)__builtin_ctzll(bits) * size);
+                bits &= bits - 1;
+            } while (--left && bits);
+        }
         *w = bits;
     }
     s->nfree -= want;
