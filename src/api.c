@@ -157,6 +157,11 @@ static void api_dalloc(void *p, uintptr_t e, tcache_t *tc) {
 }
 
 static NOINLINE void *api_malloc_slow(size_t size) {
+    tcache_t *tc = &tc_tls;
+    if (likely(size <= SC_LOOKUP_MAX && tc->state == TC_ACTIVE)) { /* a cache miss */
+        void *p = tcache_alloc_slow(tc, sc_lookup[(size + 15) >> 4]);
+        if (likely(p != NULL)) return p;
+    }
     return api_alloc(size, 0, false, api_ready() || api_init() ? tcache_get() : NULL, NULL);
 }
 
