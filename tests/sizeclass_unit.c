@@ -1,0 +1,46 @@
+/*
+ * sizeclass_unit.c -- the size-class tables and the slab index arithmetic,
+ * checked exhaustively against plain division (compiled with src/sizeclass.c,
+ * no allocator around it).
+ *
+ * For every small class: sc_slab_quot(divc, off) == off / size and
+ * sc_slab_exact(divc, off) == (off % size == 0) for every byte offset up to
+ * twice the slab's size (the flush and slab_free_one rely on both to find a
+ * region and to reject interior pointers); the slab holds nregs regions and
+ * at most SC_SLAB_MAXREGS; the lookup table agrees with the computed index.
+ */
+#include "sizeclass.h"
+#include <stdio.h>
+
+int main(void) {
+    sc_init();
+    unsigned long checks = 0, bad = 0;
+    for (unsigned i = 0; i < SC_NSMALL; i++) {
+        size_t size = sc_size[i];
+        const sc_slab_t *sl = &sc_slab[i];
+        size_t bytes = (size_t)sl->slab_pages * OS_PAGE;
+        if (sl->nregs == 0 || sl->nregs > SC_SLAB_MAXREGS || (size_t)sl->nregs * size > bytes) {
+            printf("FAIL class %u (%zu B): %u regions in %zu bytes\n", i, size, sl->nregs, bytes);
+            bad++;
+        }
+        for (uint64_t off = 0; off < 2 * bytes; off++, checks++) {
+            uint32_t q = sc_slab_quot(sl->divc, off);
+            int exact = sc_slab_exact(sl->divc, off);
+            if (q != off / size || exact != (off % size == 0)) {
+                if (bad < 10)
+                    printf("FAIL class %u (%zu B) offset %llu: quot %u exact %d\n", i, size,
+                           (unsigned long long)off, q, exact);
+                bad++;
+            }
+        }
+    }
+    for (size_t s = 1; s <= SC_LOOKUP_MAX; s++, checks++) {
+        unsigned ind = sc_lookup[(s + 15) >> 4];
+        if (sc_size[ind] < s || (ind > 0 && sc_size[ind - 1] >= s)) {
+            printf("FAIL lookup(%zu) = class %u (%zu B)\n", s, ind, sc_size[ind]);
+            bad++;
+        }
+    }
+    printf("sizeclass_unit: %lu checks, %lu failed\n", checks, bad);
+    return bad != 0;
+}
