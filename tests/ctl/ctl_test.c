@@ -387,6 +387,39 @@ static void test_thread_allocated(void) {
     CHECK(mallctl("thread.allocated", NULL, NULL, &v, sizeof(v)) == EPERM);
 }
 
+/* Blocks another thread allocated, freed here (they go home through this
+ * thread's remote stacks). */
+static void *alloc_for_other(void *arg) {
+    void **v = arg;
+    for (int i = 0; i < 300; i++) v[i] = malloc(40); /* 48 */
+    return NULL;
+}
+
+/* thread.deallocated stays exact through fills, flushes (the thread cache
+ * derives its free count from them), sized frees and remote frees. */
+static void test_thread_deallocated_bulk(void) {
+    enum { N = 3000 };
+    static void *v[N], *w[300];
+    uint64_t a0 = rd_u64("thread.allocated"), d0 = rd_u64("thread.deallocated");
+    for (int i = 0; i < N; i++) v[i] = malloc(i % 3 == 0 ? 24 : 100); /* 32 or 112 */
+    uint64_t want = 0;
+    for (int i = 0; i < N; i++) want += i % 3 == 0 ? 32 : 112;
+    CHECK_EQ_U(rd_u64("thread.allocated") - a0, want);
+    for (int i = 0; i < N; i += 2) free(v[i]); /* many flushes */
+    for (int i = 1; i < N; i += 2) sdallocx(v[i], i % 3 == 0 ? 24 : 100, 0);
+    CHECK_EQ_U(rd_u64("thread.deallocated") - d0, want);
+    pthread_t th;
+    REQUIRE(pthread_create(&th, NULL, alloc_for_other, w) == 0);
+    pthread_join(th, NULL);
+    /* (pthread_create may allocate in this thread: count from here) */
+    uint64_t a1 = rd_u64("thread.allocated"), d1 = rd_u64("thread.deallocated");
+    for (int i = 0; i < 300; i++) free(w[i]);
+    CHECK_EQ_U(rd_u64("thread.deallocated") - d1, 300 * 48);
+    CHECK(mallctl("thread.tcache.flush", NULL, NULL, NULL, 0) == 0);
+    CHECK_EQ_U(rd_u64("thread.deallocated") - d1, 300 * 48); /* flushing frees nothing */
+    CHECK_EQ_U(rd_u64("thread.allocated"), a1);
+}
+
 static void test_thread_tcache(void) {
     unsigned a = new_arena();
     CHECK(mallctl("thread.arena", NULL, NULL, &a, sizeof(a)) == 0);
@@ -1056,6 +1089,7 @@ static const tcase_t tests[] = {
     {"arenas_narenas_create", test_narenas},
     {"thread_arena", test_thread_arena},
     {"thread_allocated", test_thread_allocated},
+    {"thread_deallocated_bulk", test_thread_deallocated_bulk},
     {"thread_tcache", test_thread_tcache},
     {"tcache_explicit", test_tcache_explicit},
     {"arena_initialized", test_arena_initialized},
