@@ -229,10 +229,10 @@ static inline extent_t *arena_flush_lookup(void *p, unsigned ind) {
 
 /* The end of a flush's run of `run` regions into slab s. */
 static inline void bin_run_end(arena_t *a, bin_t *b, unsigned ind, extent_t *s, uint32_t run,
-                               const extent_t *cur) {
+                               const extent_t *cur, uint32_t nregs) {
     uint32_t old = s->nfree;
     s->nfree = old + run;
-    if (unlikely((!old || old + run == sc_slab[ind].nregs) && s != cur))
+    if (unlikely((!old || old + run == nregs) && s != cur))
         bin_slab_transition(a, b, ind, s, old);
 }
 
@@ -304,7 +304,7 @@ void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests, are
                 }
                 off = (uintptr_t)p - t->addr;
                 if (unlikely(off >= span)) arena_bad_free(p, pm_entry(t, true, ind + 1), "free");
-                if (run) bin_run_end(a, b, ind, s, run, cur);
+                if (run) bin_run_end(a, b, ind, s, run, cur, nregs);
                 run = 0;
                 s = t;
                 base = s->addr;
@@ -316,7 +316,7 @@ void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests, are
             *w |= bit;
             run++;
         }
-        if (run) bin_run_end(a, b, ind, s, run, cur);
+        if (run) bin_run_end(a, b, ind, s, run, cur, nregs);
         unsigned freed = n - j;
         b->ndalloc += freed;
         b->curregs -= freed;
