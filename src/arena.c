@@ -288,9 +288,9 @@ void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests, are
             xfer[nx++] = p;
         }
         b->nxfer = nx;
-        /* The rest back into slab bitmaps (slab_free_one, inlined with the
-         * class constants hoisted). A run of blocks of one slab adds to its
-         * free count once, at the end of the run. */
+        /* The rest back into slab bitmaps (the class constants hoisted). A
+         * run of blocks of one slab adds to its free count once, at the end
+         * of the run. */
         extent_t *const cur = b->cur;
         uint32_t run = 0;
         for (; i < n; i++) {
@@ -309,11 +309,8 @@ void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests, are
                 s = t;
                 base = s->addr;
             }
-            uint32_t idx = sc_slab_quot(divc, off); /* off < span < 2^32 */
-            uint64_t bit = (uint64_t)1 << (idx % 64), *w = &s->bitmap[idx / 64];
-            if (unlikely(!sc_slab_exact(divc, off) || (*w & bit)))
+            if (unlikely(!slab_mark_free(s, divc, off))) /* off < span */
                 arena_bad_free(p, pm_entry(s, true, ind + 1), "free");
-            *w |= bit;
             run++;
         }
         if (run) bin_run_end(a, b, ind, s, run, cur, nregs);

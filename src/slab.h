@@ -38,16 +38,23 @@ static inline unsigned slab_alloc_batch(extent_t *s, size_t size, void **out, un
     return want;
 }
 
+/* Marks the region at byte offset off free in s's bitmap; false when off is
+ * not a region start or the region is already free. The caller made sure
+ * off < nregs * size (so it is below 2^32 and the index below nregs), and
+ * keeps s->nfree. */
+static inline bool slab_mark_free(extent_t *s, uint64_t divc, uintptr_t off) {
+    uint32_t idx = sc_slab_quot(divc, off);
+    uint64_t bit = (uint64_t)1 << (idx % 64), *w = &s->bitmap[idx / 64];
+    if (unlikely(!sc_slab_exact(divc, off) || (*w & bit))) return false;
+    *w |= bit;
+    return true;
+}
+
 /* Returns a region; false when p is not a region start or already free. */
 static inline bool slab_free_one(extent_t *s, unsigned ind, void *p) {
     uintptr_t off = (uintptr_t)p - s->addr;
-    if (off >= ((uintptr_t)1 << 32)) return false;
-    uint64_t divc = sc_slab[ind].divc;
-    uint32_t idx = sc_slab_quot(divc, off);
-    if (!sc_slab_exact(divc, off) || idx >= sc_slab[ind].nregs) return false;
-    uint64_t bit = (uint64_t)1 << (idx % 64);
-    if (s->bitmap[idx / 64] & bit) return false;
-    s->bitmap[idx / 64] |= bit;
+    if (off >= (uintptr_t)sc_slab[ind].nregs * sc_size[ind]) return false;
+    if (!slab_mark_free(s, sc_slab[ind].divc, off)) return false;
     s->nfree++;
     return true;
 }
