@@ -1095,6 +1095,11 @@ def bar_section(benches, allocs, stats, ipc_rows):
     return "\n".join(lines) + "\n"
 
 
+def bg_loads(rows):
+    """Sorted background CPU load of the successful runs in rows (0..1)."""
+    return sorted(float(r["bg_load"]) for r in rows if r["status"] == "ok" and r.get("bg_load"))
+
+
 def write_results_md(args, meta, rows, ipc_rows, scal_rows, md_path, chart_rel, scal_rel):
     benches, allocs, stats, problems = summarize(rows) if rows else ([], [], {}, [])
     reps = meta.get("reps", 0)
@@ -1143,8 +1148,7 @@ def write_results_md(args, meta, rows, ipc_rows, scal_rows, md_path, chart_rel, 
         L.append(md_ratio_table(benches, allocs, stats, "wall", "s"))
         spreads = sorted(((st["wall_max"] - st["wall_min"]) / st["wall"], b, a)
                          for (b, a), st in stats.items() if st and st["n"] > 1)
-        bg = sorted(float(r["bg_load"]) for r in rows
-                    if r["status"] == "ok" and r.get("bg_load"))
+        bg = bg_loads(rows)
         if bg:
             L.append("\nOther processes on the machine used a median %.0f%% (90th percentile "
                      "%.0f%%) of its CPU capacity while the timing runs ran (from /proc/stat, "
@@ -1229,8 +1233,7 @@ def write_results_md(args, meta, rows, ipc_rows, scal_rows, md_path, chart_rel, 
                  "it); from 2 threads on, every object is freed by another thread than the one "
                  "that allocated it.\n" % (
                      meta.get("scaling_reps", ""), m.get("nproc", "")))
-        bg = sorted(float(r["bg_load"]) for r in scal_rows
-                    if r["status"] == "ok" and r.get("bg_load"))
+        bg = bg_loads(scal_rows)
         if bg:
             L.append("Other processes used a median %.0f%% of the machine's CPU capacity during "
                      "these runs. Where that is high, the numbers say more about scheduling "
