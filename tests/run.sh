@@ -96,6 +96,7 @@ oom[linked]|180|$T/oom_linked|0|$T/oom_linked
 oom[mosaic]|180|$T/oom_mosaic|0|$T/oom_mosaic
 oom[glibc]|180|$T/oom_glibc|0|$T/oom_glibc
 programs[preload]|60|$RUN|0|sh tests/programs.sh preload
+bench-runner|180|$BUILD/bench/collatz|0|BUILD=$BUILD sh tests/bench_runner.sh
 programs[python]|600|$RUN|0|sh tests/programs.sh python
 programs[git]|600|$RUN|0|sh tests/programs.sh git
 programs[gcc]|600|$RUN|0|sh tests/programs.sh gcc

@@ -1,7 +1,7 @@
 # Mosaic test suite, included by the top-level Makefile.
 #
-#   make test        build the library (lib, all, tsan) and every test
-#                    program, then run the whole suite with tests/run.sh
+#   make test        build the library (lib, all, tsan), every test
+#                    program and the benchmarks (bench-build), then run the whole suite with tests/run.sh
 #   make test-build  only build the test programs
 #   make stress      the randomized and threaded stress tests,
 #                    $(MOSAIC_STRESS_RUNS) times in a row (default 20)
@@ -41,7 +41,7 @@ T_BINS   := $(foreach p,$(T_PROGS),$(T_DIR)/$(p)_glibc $(T_DIR)/$(p)_mosaic $(T_
 
 test:
 	-@$(MAKE) --no-print-directory -k all tsan
-	-@$(MAKE) --no-print-directory -k test-build
+	-@$(MAKE) --no-print-directory -k test-build bench-build
 	@BUILD=$(BUILD) sh tests/run.sh
 
 test-build: $(T_BINS)

@@ -1,0 +1,70 @@
+#!/bin/sh
+# tests/bench_runner.sh -- the benchmark runner (bench/run.py) end to end, on a
+# tiny amount of work: it must measure Mosaic, the system allocator and a peer
+# taken from a --peer-dir folder (with the version named by its PACKAGES
+# file), refuse a "peer" that does not provide malloc, and write a report
+# under another name with its own data folder.  Needs the benchmark programs
+# (make bench-build) and jemalloc's library (Debian libjemalloc2, installed by
+# scripts/deps.sh test).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+cd "$root" || exit 2
+BUILD=${BUILD:-build}
+fail() { echo "FAIL: bench-runner: $*" >&2; exit 1; }
+
+[ -x "$BUILD/bench/collatz" ] || fail "$BUILD/bench/collatz is missing (make bench-build)"
+[ -f "$BUILD/tests/libprobe.so" ] || fail "$BUILD/tests/libprobe.so is missing (make test-build)"
+je=""
+for d in /usr/lib/$(gcc -print-multiarch 2>/dev/null) /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib; do
+  [ -e "$d/libjemalloc.so.2" ] && { je=$d/libjemalloc.so.2; break; }
+done
+[ -n "$je" ] || fail "libjemalloc.so.2 not found (Debian package libjemalloc2; scripts/deps.sh test installs it)"
+
+tmp=$(mktemp -d) || fail "mktemp"
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/peers" "$tmp/md"
+ln -s "$je" "$tmp/peers/libjemalloc.so.2"
+# a "peer" that loads but does not provide malloc: the runner must leave it out
+cp "$BUILD/tests/libprobe.so" "$tmp/peers/libmimalloc.so.2"
+printf 'libjemalloc2 9.9.9-peerdir-test\n' >"$tmp/peers/PACKAGES"
+
+python3 bench/run.py run --build "$BUILD" --no-build --no-install --peer-dir "$tmp/peers" \
+  --bench collatz --alloc mosaic,system,jemalloc,mimalloc --reps 1 --scale 0.02 \
+  --out "$tmp/out" >"$tmp/log" 2>&1 || { cat "$tmp/log"; fail "bench/run.py run exited non-zero"; }
+cat "$tmp/log"
+
+python3 - "$tmp" <<'PY' || fail "checks on the run's output failed (see above)"
+import csv, json, os, sys
+tmp = sys.argv[1]
+meta = json.load(open(os.path.join(tmp, "out", "meta.json")))
+rows = list(csv.DictReader(open(os.path.join(tmp, "out", "results.csv"))))
+ok = True
+def check(cond, what):
+    global ok
+    print(("ok   " if cond else "FAIL ") + what)
+    ok = ok and cond
+je = meta["allocs"].get("jemalloc", {})
+check(je.get("lib") == os.path.join(tmp, "peers", "libjemalloc.so.2"),
+      "jemalloc taken from the --peer-dir folder: %s" % je.get("lib"))
+check(je.get("version") == "9.9.9-peerdir-test",
+      "its version read from PACKAGES: %s" % je.get("version"))
+check("mimalloc" not in meta["allocs"] and "malloc" in meta["skipped"].get("mimalloc", ""),
+      "a library that does not provide malloc is left out: %s" % meta["skipped"].get("mimalloc"))
+for a in ("mosaic", "system", "jemalloc"):
+    r = [x for x in rows if x["alloc"] == a and x["bench"] == "collatz"]
+    check(len(r) == 1 and r[0]["status"] == "ok" and float(r[0]["wall_s"]) > 0
+          and int(r[0]["maxrss_kb"]) > 0, "collatz measured under %s" % a)
+checks = set(x["check"] for x in rows)
+check(len(checks) == 1, "same checksum under every allocator: %s" % sorted(checks))
+sys.exit(0 if ok else 1)
+PY
+
+python3 bench/run.py report --build "$BUILD" --out "$tmp/out" --md "$tmp/md/RESULTS-x.md" \
+  >"$tmp/log" 2>&1 || { cat "$tmp/log"; fail "bench/run.py report exited non-zero"; }
+[ -f "$tmp/md/data-x/results.csv" ] || fail "report did not copy the data to data-x/"
+[ ! -e "$tmp/md/data" ] || fail "report under another name wrote the default data/ folder"
+grep -q 'in `data-x/` next to this file' "$tmp/md/RESULTS-x.md" || fail "RESULTS-x.md does not name data-x/"
+grep -q -- "--md $tmp/md/RESULTS-x.md\|--md .*RESULTS-x.md" "$tmp/md/RESULTS-x.md" || fail "RESULTS-x.md does not give its regeneration command"
+grep -q '| collatz |' "$tmp/md/RESULTS-x.md" || fail "RESULTS-x.md has no collatz row"
+echo "bench-runner: ok"
