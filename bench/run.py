@@ -34,6 +34,7 @@ import platform
 import resource
 import shlex
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -430,6 +431,15 @@ def run_suite(args, allocs, benches, reps, scale, csv_path):
     prog = Progress(total, "suite")
     names = list(allocs)
     failed_hard = set()
+    with partial_csv(csv_path, RESULT_FIELDS, rows):
+        run_suite_reps(args, allocs, benches, reps, scale, rows, prog, names, failed_hard,
+                       threads)
+    write_csv(csv_path, RESULT_FIELDS, rows)
+    return rows
+
+
+def run_suite_reps(args, allocs, benches, reps, scale, rows, prog, names, failed_hard,
+                   threads):
     for rep in range(reps):
         for b in benches:
             name, exe, argf, _ = b
@@ -476,8 +486,25 @@ def run_suite(args, allocs, benches, reps, scale, csv_path):
                         name, an, rep + 1, reps, r["status"]))
                     prog.note("  %s under %s: %s; %s" % (name, an, r["status"],
                                                         r["stderr_tail"]))
-    write_csv(csv_path, RESULT_FIELDS, rows)
-    return rows
+
+
+class partial_csv:
+    """On an interrupt (Ctrl-C, or SIGTERM from `timeout`), writes the rows
+    measured so far to path before the interrupt goes on, so that a run cut
+    short keeps its data."""
+
+    def __init__(self, path, fields, rows):
+        self.path, self.fields, self.rows = path, fields, rows
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if kind is not None and issubclass(kind, (KeyboardInterrupt, SystemExit)):
+            write_csv(self.path, self.fields, self.rows)
+            log("interrupted: the %d runs measured so far are in %s" % (
+                len(self.rows), self.path))
+        return False
 
 
 def write_csv(path, fields, rows):
@@ -770,6 +797,13 @@ def run_scaling(args, allocs, csv_path):
     total = len(SCALING) * len(tlist) * len(names) * reps
     prog = Progress(total, "scaling")
     rows = []
+    with partial_csv(csv_path, SCALING_FIELDS, rows):
+        run_scaling_reps(args, allocs, tlist, reps, names, rows, prog)
+    write_csv(csv_path, SCALING_FIELDS, rows)
+    return rows
+
+
+def run_scaling_reps(args, allocs, tlist, reps, names, rows, prog):
     for rep in range(reps):
         for name, exe, argf in SCALING:
             for t in tlist:
@@ -793,8 +827,6 @@ def run_scaling(args, allocs, csv_path):
                         name, t, an, rep + 1, reps,
                         "%s %s" % (r["kv"].get("metric", "?"), r["kv"].get("unit", ""))
                         if r["status"] == "ok" else "FAILED: " + r["status"]))
-    write_csv(csv_path, SCALING_FIELDS, rows)
-    return rows
 
 
 def scaling_summary(rows):
@@ -1529,7 +1561,12 @@ def make_report(args, meta, rows, ipc_rows, scal_rows):
                                         ", charts" if chart_rel or scal_rel else ""))
 
 
+def on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         main()
     except KeyboardInterrupt:

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -70,6 +71,7 @@ int main(int argc, char **argv) {
     sa.sa_handler = on_alarm;
     sigaction(SIGALRM, &sa, NULL);
 
+    pid_t parent = getpid();
     double t0 = now();
     child = fork();
     if (child < 0) {
@@ -77,6 +79,10 @@ int main(int argc, char **argv) {
         return 2;
     }
     if (child == 0) {
+        /* Killed with this program (the runner interrupted): the benchmark
+         * must not run on and disturb what is measured next. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(127);
         fclose(out);
         if (preload && *preload)
             setenv("LD_PRELOAD", preload, 1);

@@ -3,7 +3,8 @@
 # tiny amount of work: it must measure Mosaic, the system allocator and a peer
 # taken from a --peer-dir folder (with the version named by its PACKAGES
 # file), refuse a "peer" that does not provide malloc, and write a report
-# under another name with its own data folder.  Needs the benchmark programs
+# under another name with its own data folder; a run cut short by SIGTERM
+# keeps the rows measured so far.  Needs the benchmark programs
 # (make bench-build) and jemalloc's library (Debian libjemalloc2, installed by
 # scripts/deps.sh test).
 set -u
@@ -67,4 +68,14 @@ python3 bench/run.py report --build "$BUILD" --out "$tmp/out" --md "$tmp/md/RESU
 grep -q 'in `data-x/` next to this file' "$tmp/md/RESULTS-x.md" || fail "RESULTS-x.md does not name data-x/"
 grep -q -- "--md $tmp/md/RESULTS-x.md\|--md .*RESULTS-x.md" "$tmp/md/RESULTS-x.md" || fail "RESULTS-x.md does not give its regeneration command"
 grep -q '| collatz |' "$tmp/md/RESULTS-x.md" || fail "RESULTS-x.md has no collatz row"
+# A run cut short by SIGTERM (as from `timeout`) keeps the rows it measured.
+timeout -s TERM 3 python3 bench/run.py scaling --build "$BUILD" --no-build --no-install \
+  --alloc mosaic,system --scaling-reps 1000 --scale 0.01 --out "$tmp/cut" >"$tmp/log" 2>&1
+rc=$?
+[ $rc = 124 ] || { cat "$tmp/log"; fail "the scaling run was not cut short by timeout (exit $rc)"; }
+grep -q "interrupted: the [0-9]* runs measured so far are in" "$tmp/log" || { cat "$tmp/log"; fail "no interrupt message"; }
+rows=$(($(wc -l <"$tmp/cut/scaling.csv") - 1))
+[ "$rows" -ge 1 ] || fail "the interrupted run kept no rows"
+grep -q "interrupted: the $rows runs" "$tmp/log" || fail "the message does not count the $rows rows kept"
+echo "interrupted scaling run kept $rows rows"
 echo "bench-runner: ok"
