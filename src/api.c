@@ -335,7 +335,7 @@ EXPORT int mosaic_malloc_trim(size_t pad) {
     for (unsigned i = 0; i < n; i++) {
         arena_t *a = arena_get(i);
         if (!a) continue;
-        arena_drain_xfer(a);
+        arena_drain_xfer(a, SC_NSMALL);
         pa_decay(&a->pa, true);
     }
     return 1;

@@ -150,14 +150,50 @@ static void bin_list_push(bin_t *b, extent_t *s) {
     b->nonfull_slabs++;
 }
 
-static extent_t *bin_next_slab(arena_t *a, bin_t *b, unsigned ind) {
+static inline void arena_parked_add(arena_t *a, ssize_t bytes) {
+    __atomic_fetch_add(&a->parked, (size_t)bytes, __ATOMIC_RELAXED);
+}
+
+/* Whether a new slab or large block for this arena should first be sought
+ * among resident pages, because other bins park enough regions that
+ * draining them may empty slabs (own: bytes parked in the caller's bin). */
+static inline bool arena_parked_elsewhere(arena_t *a, size_t own) {
+    return __atomic_load_n(&a->parked, __ATOMIC_RELAXED) >= own + ARENA_DRAIN_MIN &&
+           __atomic_load_n(&a->grown, __ATOMIC_RELAXED) >=
+               __atomic_load_n(&a->drain_gap, __ATOMIC_RELAXED);
+}
+
+/* Drains the other bins because the arena is about to grow; adapts the gap
+ * to the next drain to how much it gave back. Called with no lock held. */
+static __attribute__((noinline)) void arena_drain_pressure(arena_t *a, unsigned skip) {
+    size_t parked = __atomic_load_n(&a->parked, __ATOMIC_RELAXED);
+    size_t r0 = __atomic_load_n(&a->released, __ATOMIC_RELAXED);
+    arena_drain_xfer(a, skip);
+    size_t freed = __atomic_load_n(&a->released, __ATOMIC_RELAXED) - r0;
+    size_t gap = __atomic_load_n(&a->drain_gap, __ATOMIC_RELAXED);
+    if (freed * 8 >= parked) gap = 0;
+    else gap = gap < ARENA_DRAIN_GAP0 ? ARENA_DRAIN_GAP0 : gap >= ARENA_DRAIN_GAPMAX / 2 ? ARENA_DRAIN_GAPMAX : 2 * gap;
+    __atomic_store_n(&a->drain_gap, gap, __ATOMIC_RELAXED);
+    __atomic_store_n(&a->grown, 0, __ATOMIC_RELAXED);
+}
+
+/* The bin's next slab. With pressed non-NULL, when there is no non-full
+ * slab, no resident free page run and enough parked elsewhere, returns NULL
+ * and sets *pressed: the caller drains the other bins and tries again. */
+static extent_t *bin_next_slab(arena_t *a, bin_t *b, unsigned ind, bool *pressed) {
     extent_t *s = b->nonfull;
     if (s) {
         bin_list_remove(b, s);
     } else {
-        s = pa_alloc(&a->pa, (size_t)sc_slab[ind].slab_pages << OS_PAGE_SHIFT, OS_PAGE, false,
-                     true, ind);
+        size_t sz = (size_t)sc_slab[ind].slab_pages << OS_PAGE_SHIFT;
+        bool resident = pressed && arena_parked_elsewhere(a, (size_t)b->nxfer * sc_size[ind]);
+        s = pa_alloc(&a->pa, sz, OS_PAGE, false, true, ind, resident);
+        if (!s && resident) {
+            *pressed = true;
+            return NULL;
+        }
         if (!s) return NULL;
+        __atomic_fetch_add(&a->grown, sz, __ATOMIC_RELAXED);
         extent_slab_init(s, sc_slab[ind].nregs);
         b->nslabs++;
         b->curslabs++;
@@ -166,7 +202,8 @@ static extent_t *bin_next_slab(arena_t *a, bin_t *b, unsigned ind) {
     return s;
 }
 
-unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t nrequests) {
+static unsigned arena_fill_pass(arena_t *a, unsigned ind, void **out, unsigned n,
+                                uint64_t nrequests, bool *pressed) {
     bin_t *b = &a->bins[ind];
     size_t size = sc_size[ind];
     mutex_lock(&b->lock);
@@ -176,13 +213,14 @@ unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t n
     while (got < k) {
         extent_t *s = b->cur;
         if (!s || !s->nfree) {
-            s = bin_next_slab(a, b, ind);
+            s = bin_next_slab(a, b, ind, pressed);
             if (!s) break;
         }
         got += slab_alloc_batch(s, size, out, k - got);
     }
     if (unlikely(got < k)) memmove(out, out + (k - got), got * sizeof(void *));
     b->nxfer -= take;
+    arena_parked_add(a, -(ssize_t)(take * size));
     memcpy(out + got, b->xfer + b->nxfer, take * sizeof(void *));
     got += take;
     b->nmalloc += got;
@@ -190,6 +228,16 @@ unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t n
     b->nrequests += nrequests;
     b->nfills++;
     mutex_unlock(&b->lock);
+    return got;
+}
+
+unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t nrequests) {
+    bool pressed = false;
+    unsigned got = arena_fill_pass(a, ind, out, n, nrequests, &pressed);
+    if (unlikely(pressed)) {
+        arena_drain_pressure(a, ind);
+        got += arena_fill_pass(a, ind, out + got, n - got, 0, NULL);
+    }
     return got;
 }
 
@@ -201,6 +249,7 @@ static __attribute__((noinline)) void bin_slab_transition(arena_t *a, bin_t *b, 
     if (s->nfree == sc_slab[ind].nregs) {
         if (old) bin_list_remove(b, s);
         b->curslabs--;
+        __atomic_fetch_add(&a->released, s->size, __ATOMIC_RELAXED);
         pa_dalloc(&a->pa, s);
     } else if (!old) {
         bin_list_push(b, s);
@@ -287,6 +336,7 @@ void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests, are
             }
             xfer[nx++] = p;
         }
+        arena_parked_add(a, (ssize_t)((nx - b->nxfer) * size));
         b->nxfer = nx;
         /* The rest back into slab bitmaps (the class constants hoisted). A
          * run of blocks of one slab adds to its free count once, at the end
@@ -333,6 +383,7 @@ void *arena_malloc_small(arena_t *a, unsigned ind, bool zero) {
 }
 
 static void bin_drain_xfer_locked(arena_t *a, bin_t *b, unsigned ind) {
+    arena_parked_add(a, -(ssize_t)(b->nxfer * sc_size[ind]));
     while (b->nxfer) {
         void *p = b->xfer[--b->nxfer];
         uintptr_t v = pagemap_lookup(p);
@@ -343,9 +394,10 @@ static void bin_drain_xfer_locked(arena_t *a, bin_t *b, unsigned ind) {
     }
 }
 
-void arena_drain_xfer(arena_t *a) {
+void arena_drain_xfer(arena_t *a, unsigned skip) {
     for (unsigned i = 0; i < SC_NSMALL; i++) {
         bin_t *b = &a->bins[i];
+        if (i == skip) continue;
         mutex_lock(&b->lock);
         bin_drain_xfer_locked(a, b, i);
         mutex_unlock(&b->lock);
@@ -354,8 +406,14 @@ void arena_drain_xfer(arena_t *a) {
 
 /* ---- large ---- */
 void *arena_malloc_large(arena_t *a, unsigned ind, size_t align, bool zero) {
-    extent_t *e = pa_alloc(&a->pa, sc_size[ind], align, zero, false, ind);
+    extent_t *e = NULL;
+    if (arena_parked_elsewhere(a, 0)) {
+        e = pa_alloc(&a->pa, sc_size[ind], align, zero, false, ind, true);
+        if (!e) arena_drain_pressure(a, SC_NSMALL);
+    }
+    if (!e) e = pa_alloc(&a->pa, sc_size[ind], align, zero, false, ind, false);
     if (!e) return NULL;
+    __atomic_fetch_add(&a->grown, sc_size[ind], __ATOMIC_RELAXED);
     lstats_t *ls = &a->lstats[ind - SC_NSMALL];
     __atomic_fetch_add(&ls->nmalloc, 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&ls->nrequests, 1, __ATOMIC_RELAXED);
@@ -424,6 +482,7 @@ void arena_reset(arena_t *a) {
         mutex_lock(&b->lock);
         b->ndalloc += b->curregs;
         b->curregs = 0;
+        arena_parked_add(a, -(ssize_t)(b->nxfer * sc_size[i]));
         b->nxfer = 0;
         b->curslabs = 0;
         b->nonfull_slabs = 0;

@@ -24,9 +24,18 @@
 #include "sizeclass.h"
 
 #define ARENA_MAX 4096 /* indices below MALLCTL_ARENAS_ALL */
-/* Transfer-stack capacity of a small class: 64 KiB worth of regions, at
- * least 8. */
-#define ARENA_XFER_BYTES ((size_t)64 << 10)
+/* Transfer-stack capacity of a small class: 256 KiB worth of regions, at
+ * least 8. Parked regions keep their slabs from emptying, so when the arena
+ * would have to grow its resident memory for a new slab or large block while
+ * at least ARENA_DRAIN_MIN bytes are parked in other bins, those go back into
+ * their slabs first (arena_fill, arena_malloc_large). A drain that empties
+ * slabs worth less than an eighth of what it drained doubles the growth the
+ * arena waits for before the next (from 256 KiB, at most 256 MiB), so a
+ * program whose parked regions share slabs with live ones pays rarely. */
+#define ARENA_DRAIN_GAP0 ((size_t)256 << 10)
+#define ARENA_DRAIN_GAPMAX ((size_t)256 << 20)
+#define ARENA_XFER_BYTES ((size_t)256 << 10)
+#define ARENA_DRAIN_MIN ((size_t)64 << 10)
 #define ARENA_XFER_CAP(size) ((size) * 8 >= ARENA_XFER_BYTES ? 8u : (uint32_t)(ARENA_XFER_BYTES / (size)))
 
 typedef struct {
@@ -53,6 +62,13 @@ typedef struct arena_s {
     bin_t bins[SC_NSMALL];
     lstats_t lstats[SC_NSIZES - SC_NSMALL];
     void **xfer_mem; /* backing for every bin's xfer (from base) */
+    size_t parked;   /* bytes of regions on the bins' transfer stacks;
+                        relaxed atomic, changed under the bin's lock */
+    /* Pressure drains (arena_fill, arena_malloc_large), relaxed atomics:
+     * bytes of slabs and large blocks taken from the page allocator since
+     * the last drain, the growth to wait for before the next one (doubled
+     * after a drain that emptied few slabs), and bytes of slabs released. */
+    size_t grown, drain_gap, released;
 } arena_t;
 
 extern arena_t *arenas[ARENA_MAX];
@@ -85,7 +101,9 @@ void arena_destroy(arena_t *a);
 
 /* Puts every region in the bins' transfer stacks back into its slab (so
  * that empty slabs can be returned and purged). */
-void arena_drain_xfer(arena_t *a);
+/* Puts the regions on the transfer stacks of every bin but skip (SC_NSMALL:
+ * none skipped) back into their slabs, so that slabs can empty. */
+void arena_drain_xfer(arena_t *a, unsigned skip);
 /* Up to n regions of class ind into out[] (lowest address last, so that
  * popping from the end hands them out in address order). */
 unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t nrequests);

@@ -221,10 +221,10 @@ static extent_t *pa_take_from(pa_t *pa, unsigned state, size_t npages, size_t al
     return e;
 }
 
-static extent_t *pa_take(pa_t *pa, size_t npages, size_t align) {
+static extent_t *pa_take(pa_t *pa, size_t npages, size_t align, bool resident) {
     extent_t *e = pa_take_from(pa, EXT_DIRTY, npages, align);
     if (!e) e = pa_take_from(pa, EXT_MUZZY, npages, align);
-    if (!e) e = pa_take_from(pa, EXT_RETAINED, npages, align);
+    if (!e && !resident) e = pa_take_from(pa, EXT_RETAINED, npages, align);
     return e;
 }
 
@@ -382,17 +382,20 @@ void pa_set_default_decay_ms(bool dirty, ssize_t ms) {
     __atomic_store_n(&pa_decay_default[dirty ? 0 : 1], ms, __ATOMIC_RELAXED);
 }
 
-extent_t *pa_alloc(pa_t *pa, size_t size, size_t align, bool zero, bool slab, unsigned szind) {
+extent_t *pa_alloc(pa_t *pa, size_t size, size_t align, bool zero, bool slab, unsigned szind,
+                   bool resident) {
     size_t npages = size >> OS_PAGE_SHIFT;
     if (align < OS_PAGE) align = OS_PAGE;
     mutex_lock(&pa->lock);
-    extent_t *e = pa_take(pa, npages, align);
-    if (!e && pa_map_new(pa, size, align)) e = pa_take(pa, npages, align);
-    if (!e) {
-        /* Out of address space? Give back what is purged and try once more. */
-        pa_decay_locked(pa, os_now_ns(), true);
-        pa_release_retained(pa, false);
-        if (pa_map_new(pa, size, align)) e = pa_take(pa, npages, align);
+    extent_t *e = pa_take(pa, npages, align, resident);
+    if (!e && !resident) {
+        if (pa_map_new(pa, size, align)) e = pa_take(pa, npages, align, false);
+        if (!e) {
+            /* Out of address space? Give back what is purged and try once more. */
+            pa_decay_locked(pa, os_now_ns(), true);
+            pa_release_retained(pa, false);
+            if (pa_map_new(pa, size, align)) e = pa_take(pa, npages, align, false);
+        }
     }
     if (!e) {
         mutex_unlock(&pa->lock);

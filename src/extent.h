@@ -76,8 +76,10 @@ typedef struct pa_s {
 bool pa_init(pa_t *pa, unsigned ind, extent_hooks_t *hooks);
 /* An active extent of size bytes (page multiple) aligned to align (power of
  * two >= page), registered in the pagemap. zero: contents must be zero.
- * NULL when memory cannot be had. */
-extent_t *pa_alloc(pa_t *pa, size_t size, size_t align, bool zero, bool slab, unsigned szind);
+ * resident: only from dirty or muzzy pages (no retained or new memory, so
+ * the resident set does not grow). NULL when memory cannot be had. */
+extent_t *pa_alloc(pa_t *pa, size_t size, size_t align, bool zero, bool slab, unsigned szind,
+                   bool resident);
 /* Returns an active extent: it becomes dirty (and may be purged). */
 void pa_dalloc(pa_t *pa, extent_t *e);
 /* In-place resize of an active large extent; return true on success. */

@@ -23,7 +23,7 @@
  * when opt.tcache is false and are reported as not run (never as passed)
  * otherwise; --all runs them anyway.
  * The small-block cases that check the slab bitmaps first fill the bin's
- * transfer stack (arena.h: 64 KiB worth of regions), so that the flush
+ * transfer stack (arena.h: 256 KiB worth of regions), so that the flush
  * under test goes to the bitmaps, where duplicates are checked.
  */
 #include "common.h"
@@ -45,9 +45,9 @@
 
 #define KiB ((size_t)1024)
 #define MiB ((size_t)1024 * 1024)
-#define XFER_BYTES (64 * KiB) /* ARENA_XFER_BYTES in src/arena.h */
+#define XFER_BYTES (256 * KiB) /* ARENA_XFER_BYTES in src/arena.h */
 #define SLAB_MAX (56 * KiB)   /* the largest small-class slab (14 pages) */
-#define NBLK 8192
+#define NBLK (unsigned)(2 * XFER_BYTES / 16 + 64) /* fill_xfer of the smallest class */
 
 /* ------------------------------------------------------------------ child side */
 

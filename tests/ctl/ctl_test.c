@@ -694,6 +694,77 @@ static void test_stats_exact(void) {
     CHECK_EQ_U(rd_z("stats.allocated"), g_alloc0);
 }
 
+/* Regions parked on a bin's transfer stack keep their slabs. When the arena
+ * would grow its resident memory while enough is parked (64 KiB), the parked
+ * regions go back into their slabs first and emptied slabs are reused; a
+ * drain that empties nothing makes the arena wait for 256 KiB of growth
+ * before the next. Seen through curslabs, nonfull_slabs and resident. */
+#define PARK_N 4096 /* 64 B regions: the class's whole transfer stack (256 KiB) */
+static void *park_v[2 * PARK_N];
+static void park_flush(void) { REQUIRE(mallctl("thread.tcache.flush", NULL, NULL, NULL, 0) == 0); }
+
+static void test_pressure_drain(void) {
+    unsigned cur = rd_u("thread.arena"), a = new_arena();
+    REQUIRE(mallctl("thread.arena", NULL, NULL, &a, sizeof(a)) == 0);
+    unsigned j = bin_of(64);
+    uint32_t nregs = rd_u32("arenas.bin.%u.nregs", j);
+    int lfl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
+
+    /* 1. Every region freed and parked: the slabs stay until the arena needs
+     * pages, then they empty and a large block takes their pages. */
+    for (int i = 0; i < PARK_N; i++) park_v[i] = malloc(64);
+    for (int i = 0; i < PARK_N; i++) free(park_v[i]);
+    park_flush();
+    epoch();
+    size_t slabs0 = rd_z("stats.arenas.%u.bins.%u.curslabs", a, j);
+    CHECK(slabs0 >= PARK_N / nregs, "parked regions keep their %zu slabs", slabs0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.nonfull_slabs", a, j), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
+    size_t res0 = rd_z("stats.arenas.%u.resident", a);
+    void *big = mallocx(128 << 10, lfl);
+    REQUIRE(big != NULL);
+    epoch();
+    CHECK(rd_z("stats.arenas.%u.bins.%u.curslabs", a, j) <= 1, "slabs not released: %zu",
+          rd_z("stats.arenas.%u.bins.%u.curslabs", a, j));
+    CHECK(rd_z("stats.arenas.%u.resident", a) <= res0,
+          "the large block took new memory: resident %zu -> %zu", res0,
+          rd_z("stats.arenas.%u.resident", a));
+    dallocx(big, lfl);
+
+    /* 2. Every other region freed and parked: a drain empties no slab, so
+     * the next one waits for 256 KiB of growth. */
+    for (int i = 0; i < 2 * PARK_N; i++) park_v[i] = malloc(64);
+    for (int i = 0; i < 2 * PARK_N; i += 2) free(park_v[i]);
+    park_flush();
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.nonfull_slabs", a, j), 0);
+    void *l1 = mallocx(512 << 10, lfl); /* no resident run this big: drains */
+    epoch();
+    size_t nonfull = rd_z("stats.arenas.%u.bins.%u.nonfull_slabs", a, j);
+    CHECK(nonfull >= PARK_N / nregs, "first drain: %zu non-full slabs", nonfull);
+    /* refill the holes (from the non-full slabs, no growth) and park them again */
+    for (int i = 0; i < 2 * PARK_N; i += 2) park_v[i] = malloc(64);
+    for (int i = 0; i < 2 * PARK_N; i += 2) free(park_v[i]);
+    park_flush();
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.nonfull_slabs", a, j), 0);
+    void *l2 = mallocx(128 << 10, lfl); /* grown 512 KiB >= 256 KiB: drains again */
+    epoch();
+    CHECK(rd_z("stats.arenas.%u.bins.%u.nonfull_slabs", a, j) >= PARK_N / nregs,
+          "second drain after 512 KiB of growth did not happen");
+    for (int i = 0; i < 2 * PARK_N; i += 2) park_v[i] = malloc(64);
+    for (int i = 0; i < 2 * PARK_N; i += 2) free(park_v[i]);
+    park_flush();
+    void *l3 = mallocx(128 << 10, lfl); /* gap now 512 KiB, grown 128 KiB: no drain */
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.nonfull_slabs", a, j), 0);
+    dallocx(l1, lfl);
+    dallocx(l2, lfl);
+    dallocx(l3, lfl);
+    for (int i = 1; i < 2 * PARK_N; i += 2) free(park_v[i]);
+    REQUIRE(mallctl("thread.arena", NULL, NULL, &cur, sizeof(cur)) == 0);
+}
+
 /* Global totals and MALLCTL_ARENAS_ALL are the sums of the arenas. */
 static void test_stats_merged(void) {
     unsigned a = new_arena(), b = new_arena();
@@ -1097,6 +1168,7 @@ static const tcase_t tests[] = {
     {"arena_decay_ms", test_arena_decay_ms},
     {"stats_exact", test_stats_exact},
     {"stats_merged_all", test_stats_merged},
+    {"pressure_drain", test_pressure_drain},
     {"arena_reset", test_arena_reset},
     {"arena_destroy", test_arena_destroy},
     {"extent_hooks", test_extent_hooks},
