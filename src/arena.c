@@ -223,6 +223,10 @@ static unsigned arena_fill_pass(arena_t *a, unsigned ind, void **out, unsigned n
     arena_parked_add(a, -(ssize_t)(take * size));
     memcpy(out + got, b->xfer + b->nxfer, take * sizeof(void *));
     got += take;
+    if (unlikely(!got && pressed && *pressed)) { /* nothing taken: the retry counts it */
+        mutex_unlock(&b->lock);
+        return 0;
+    }
     b->nmalloc += got;
     b->curregs += got;
     b->nrequests += nrequests;
@@ -236,7 +240,7 @@ unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t n
     unsigned got = arena_fill_pass(a, ind, out, n, nrequests, &pressed);
     if (unlikely(pressed)) {
         arena_drain_pressure(a, ind);
-        got += arena_fill_pass(a, ind, out + got, n - got, 0, NULL);
+        got += arena_fill_pass(a, ind, out + got, n - got, got ? 0 : nrequests, NULL);
     }
     return got;
 }

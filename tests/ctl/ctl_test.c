@@ -762,6 +762,25 @@ static void test_pressure_drain(void) {
     dallocx(l2, lfl);
     dallocx(l3, lfl);
     for (int i = 1; i < 2 * PARK_N; i += 2) free(park_v[i]);
+
+    /* 3. A small allocation whose fill waits for a drain counts one fill
+     * and one request, and its slab comes from the drained pages. */
+    unsigned b = new_arena(), j4 = bin_of(4096);
+    REQUIRE(mallctl("thread.arena", NULL, NULL, &b, sizeof(b)) == 0);
+    for (int i = 0; i < PARK_N; i++) park_v[i] = malloc(64);
+    for (int i = 0; i < PARK_N; i++) free(park_v[i]);
+    park_flush();
+    epoch();
+    size_t res1 = rd_z("stats.arenas.%u.resident", b);
+    void *s4 = mallocx(4000, MALLOCX_ARENA(b) | MALLOCX_TCACHE_NONE);
+    epoch();
+    CHECK(rd_z("stats.arenas.%u.bins.%u.curslabs", b, j) <= 1, "no drain: %zu slabs",
+          rd_z("stats.arenas.%u.bins.%u.curslabs", b, j));
+    CHECK(rd_z("stats.arenas.%u.resident", b) <= res1, "new memory for the slab");
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nfills", b, j4), 1);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nrequests", b, j4), 1);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nmalloc", b, j4), 1);
+    dallocx(s4, MALLOCX_ARENA(b) | MALLOCX_TCACHE_NONE);
     REQUIRE(mallctl("thread.arena", NULL, NULL, &cur, sizeof(cur)) == 0);
 }
 
