@@ -99,8 +99,6 @@ void arena_reset(arena_t *a);
  * by arena_create (arena.<i>.destroy). a is explicit, reset, has no threads. */
 void arena_destroy(arena_t *a);
 
-/* Puts every region in the bins' transfer stacks back into its slab (so
- * that empty slabs can be returned and purged). */
 /* Puts the regions on the transfer stacks of every bin but skip (SC_NSMALL:
  * none skipped) back into their slabs, so that slabs can empty. */
 void arena_drain_xfer(arena_t *a, unsigned skip);
