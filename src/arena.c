@@ -167,9 +167,7 @@ static inline bool arena_parked_elsewhere(arena_t *a, size_t own) {
  * to the next drain to how much it gave back. Called with no lock held. */
 static __attribute__((noinline)) void arena_drain_pressure(arena_t *a, unsigned skip) {
     size_t parked = __atomic_load_n(&a->parked, __ATOMIC_RELAXED);
-    size_t r0 = __atomic_load_n(&a->released, __ATOMIC_RELAXED);
-    arena_drain_xfer(a, skip);
-    size_t freed = __atomic_load_n(&a->released, __ATOMIC_RELAXED) - r0;
+    size_t freed = arena_drain_xfer(a, skip);
     size_t gap = __atomic_load_n(&a->drain_gap, __ATOMIC_RELAXED);
     if (freed * 8 >= parked) gap = 0;
     else gap = gap < ARENA_DRAIN_GAP0 ? ARENA_DRAIN_GAP0 : gap >= ARENA_DRAIN_GAPMAX / 2 ? ARENA_DRAIN_GAPMAX : 2 * gap;
@@ -253,7 +251,6 @@ static __attribute__((noinline)) void bin_slab_transition(arena_t *a, bin_t *b, 
     if (s->nfree == sc_slab[ind].nregs) {
         if (old) bin_list_remove(b, s);
         b->curslabs--;
-        __atomic_fetch_add(&a->released, s->size, __ATOMIC_RELAXED);
         pa_dalloc(&a->pa, s);
     } else if (!old) {
         bin_list_push(b, s);
@@ -398,14 +395,18 @@ static void bin_drain_xfer_locked(arena_t *a, bin_t *b, unsigned ind) {
     }
 }
 
-void arena_drain_xfer(arena_t *a, unsigned skip) {
+size_t arena_drain_xfer(arena_t *a, unsigned skip) {
+    size_t released = 0;
     for (unsigned i = 0; i < SC_NSMALL; i++) {
         bin_t *b = &a->bins[i];
         if (i == skip) continue;
         mutex_lock(&b->lock);
+        size_t slabs = b->curslabs; /* a drain only gives slabs back */
         bin_drain_xfer_locked(a, b, i);
+        released += (slabs - b->curslabs) * ((size_t)sc_slab[i].slab_pages << OS_PAGE_SHIFT);
         mutex_unlock(&b->lock);
     }
+    return released;
 }
 
 /* ---- large ---- */

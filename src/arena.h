@@ -66,9 +66,9 @@ typedef struct arena_s {
                         relaxed atomic, changed under the bin's lock */
     /* Pressure drains (arena_fill, arena_malloc_large), relaxed atomics:
      * bytes of slabs and large blocks taken from the page allocator since
-     * the last drain, the growth to wait for before the next one (doubled
-     * after a drain that emptied few slabs), and bytes of slabs released. */
-    size_t grown, drain_gap, released;
+     * the last drain, and the growth to wait for before the next one
+     * (doubled after a drain that emptied few slabs). */
+    size_t grown, drain_gap;
 } arena_t;
 
 extern arena_t *arenas[ARENA_MAX];
@@ -100,8 +100,9 @@ void arena_reset(arena_t *a);
 void arena_destroy(arena_t *a);
 
 /* Puts the regions on the transfer stacks of every bin but skip (SC_NSMALL:
- * none skipped) back into their slabs, so that slabs can empty. */
-void arena_drain_xfer(arena_t *a, unsigned skip);
+ * none skipped) back into their slabs, so that slabs can empty; returns the
+ * bytes of the slabs that emptied and went back to the page allocator. */
+size_t arena_drain_xfer(arena_t *a, unsigned skip);
 /* Up to n regions of class ind into out[] (lowest address last, so that
  * popping from the end hands them out in address order). */
 unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t nrequests);
