@@ -432,60 +432,55 @@ def run_suite(args, allocs, benches, reps, scale, csv_path):
     names = list(allocs)
     failed_hard = set()
     with partial_csv(csv_path, RESULT_FIELDS, rows):
-        run_suite_reps(args, allocs, benches, reps, scale, rows, prog, names, failed_hard,
-                       threads)
+        for rep in range(reps):
+            for b in benches:
+                name, exe, argf, _ = b
+                argv = [os.path.join(args.bin, exe)] + argf(scale, threads)
+                # Rotate the order every repetition so no allocator always runs
+                # first (cold caches, CPU frequency) or last.
+                k = (rep + BENCH_NAMES.index(name)) % len(names)
+                order = names[k:] + names[:k]
+                for an in order:
+                    a = allocs[an]
+                    if (name, an) in failed_hard:
+                        prog.step("%-11s %-9s skipped (timed out before)" % (name, an))
+                        continue
+                    r = run_once(argv, a.lib, args.timeout)
+                    kv = r["kv"]
+                    if r["status"] == "ok" and not a.lib_matches(kv.get("malloc_lib", "")):
+                        r["status"] = "wrong-lib"
+                    if r["status"] == "timeout":
+                        failed_hard.add((name, an))
+                    row = {
+                        "bench": name, "alloc": an, "rep": rep + 1,
+                        "threads": kv.get("threads", threads if name not in
+                                          ("linkedlist", "vector", "churn-1t", "large", "frag")
+                                          else "1"),
+                        "status": r["status"], "wall_s": "%.6f" % r["wall"],
+                        "user_s": "%.6f" % r["user"], "sys_s": "%.6f" % r["sys"],
+                        "cpu_s": "%.6f" % (r["user"] + r["sys"]),
+                        "maxrss_kb": r["maxrss_kb"], "secs": kv.get("secs", ""),
+                        "metric": kv.get("metric", ""), "unit": kv.get("unit", ""),
+                        "check": kv.get("check", ""), "malloc_lib": kv.get("malloc_lib", ""),
+                        "bg_load": "%.3f" % r["bg_load"] if "bg_load" in r else "",
+                        "extra": json.dumps({k: v for k, v in kv.items() if k not in (
+                            "bench", "secs", "metric", "unit", "check", "malloc_lib",
+                            "errors")}, sort_keys=True),
+                        "argv": " ".join(shlex.quote(x) for x in
+                                         ["bench/" + os.path.basename(argv[0])] + argv[1:]),
+                    }
+                    rows.append(row)
+                    if r["status"] == "ok":
+                        prog.step("%-11s %-9s rep %d/%d  %7.3f s  %7.1f MiB" % (
+                            name, an, rep + 1, reps, r["wall"], r["maxrss_kb"] / 1024.0))
+                    else:
+                        prog.step("%-11s %-9s rep %d/%d  FAILED: %s" % (
+                            name, an, rep + 1, reps, r["status"]))
+                        prog.note("  %s under %s: %s; %s" % (name, an, r["status"],
+                                                            r["stderr_tail"]))
+
     write_csv(csv_path, RESULT_FIELDS, rows)
     return rows
-
-
-def run_suite_reps(args, allocs, benches, reps, scale, rows, prog, names, failed_hard,
-                   threads):
-    for rep in range(reps):
-        for b in benches:
-            name, exe, argf, _ = b
-            argv = [os.path.join(args.bin, exe)] + argf(scale, threads)
-            # Rotate the order every repetition so no allocator always runs
-            # first (cold caches, CPU frequency) or last.
-            k = (rep + BENCH_NAMES.index(name)) % len(names)
-            order = names[k:] + names[:k]
-            for an in order:
-                a = allocs[an]
-                if (name, an) in failed_hard:
-                    prog.step("%-11s %-9s skipped (timed out before)" % (name, an))
-                    continue
-                r = run_once(argv, a.lib, args.timeout)
-                kv = r["kv"]
-                if r["status"] == "ok" and not a.lib_matches(kv.get("malloc_lib", "")):
-                    r["status"] = "wrong-lib"
-                if r["status"] == "timeout":
-                    failed_hard.add((name, an))
-                row = {
-                    "bench": name, "alloc": an, "rep": rep + 1,
-                    "threads": kv.get("threads", threads if name not in
-                                      ("linkedlist", "vector", "churn-1t", "large", "frag")
-                                      else "1"),
-                    "status": r["status"], "wall_s": "%.6f" % r["wall"],
-                    "user_s": "%.6f" % r["user"], "sys_s": "%.6f" % r["sys"],
-                    "cpu_s": "%.6f" % (r["user"] + r["sys"]),
-                    "maxrss_kb": r["maxrss_kb"], "secs": kv.get("secs", ""),
-                    "metric": kv.get("metric", ""), "unit": kv.get("unit", ""),
-                    "check": kv.get("check", ""), "malloc_lib": kv.get("malloc_lib", ""),
-                    "bg_load": "%.3f" % r["bg_load"] if "bg_load" in r else "",
-                    "extra": json.dumps({k: v for k, v in kv.items() if k not in (
-                        "bench", "secs", "metric", "unit", "check", "malloc_lib",
-                        "errors")}, sort_keys=True),
-                    "argv": " ".join(shlex.quote(x) for x in
-                                     ["bench/" + os.path.basename(argv[0])] + argv[1:]),
-                }
-                rows.append(row)
-                if r["status"] == "ok":
-                    prog.step("%-11s %-9s rep %d/%d  %7.3f s  %7.1f MiB" % (
-                        name, an, rep + 1, reps, r["wall"], r["maxrss_kb"] / 1024.0))
-                else:
-                    prog.step("%-11s %-9s rep %d/%d  FAILED: %s" % (
-                        name, an, rep + 1, reps, r["status"]))
-                    prog.note("  %s under %s: %s; %s" % (name, an, r["status"],
-                                                        r["stderr_tail"]))
 
 
 class partial_csv:
@@ -798,35 +793,32 @@ def run_scaling(args, allocs, csv_path):
     prog = Progress(total, "scaling")
     rows = []
     with partial_csv(csv_path, SCALING_FIELDS, rows):
-        run_scaling_reps(args, allocs, tlist, reps, names, rows, prog)
+        for rep in range(reps):
+            for name, exe, argf in SCALING:
+                for t in tlist:
+                    argv = [os.path.join(args.bin, exe)] + argf(args.scale, t)
+                    k = (rep + t) % len(names)
+                    for an in names[k:] + names[:k]:
+                        a = allocs[an]
+                        r = run_once(argv, a.lib, args.timeout)
+                        if r["status"] == "ok" and not a.lib_matches(
+                                r["kv"].get("malloc_lib", "")):
+                            r["status"] = "wrong-lib"
+                        rows.append({
+                            "bench": name, "alloc": an, "threads": t, "rep": rep + 1,
+                            "status": r["status"], "wall_s": "%.6f" % r["wall"],
+                            "cpu_s": "%.6f" % (r["user"] + r["sys"]),
+                            "maxrss_kb": r["maxrss_kb"], "metric": r["kv"].get("metric", ""),
+                            "unit": r["kv"].get("unit", ""),
+                            "bg_load": "%.3f" % r["bg_load"] if "bg_load" in r else "",
+                            "argv": " ".join(["bench/" + exe] + argv[1:])})
+                        prog.step("%-8s %2d threads %-9s rep %d/%d  %s" % (
+                            name, t, an, rep + 1, reps,
+                            "%s %s" % (r["kv"].get("metric", "?"), r["kv"].get("unit", ""))
+                            if r["status"] == "ok" else "FAILED: " + r["status"]))
+
     write_csv(csv_path, SCALING_FIELDS, rows)
     return rows
-
-
-def run_scaling_reps(args, allocs, tlist, reps, names, rows, prog):
-    for rep in range(reps):
-        for name, exe, argf in SCALING:
-            for t in tlist:
-                argv = [os.path.join(args.bin, exe)] + argf(args.scale, t)
-                k = (rep + t) % len(names)
-                for an in names[k:] + names[:k]:
-                    a = allocs[an]
-                    r = run_once(argv, a.lib, args.timeout)
-                    if r["status"] == "ok" and not a.lib_matches(
-                            r["kv"].get("malloc_lib", "")):
-                        r["status"] = "wrong-lib"
-                    rows.append({
-                        "bench": name, "alloc": an, "threads": t, "rep": rep + 1,
-                        "status": r["status"], "wall_s": "%.6f" % r["wall"],
-                        "cpu_s": "%.6f" % (r["user"] + r["sys"]),
-                        "maxrss_kb": r["maxrss_kb"], "metric": r["kv"].get("metric", ""),
-                        "unit": r["kv"].get("unit", ""),
-                        "bg_load": "%.3f" % r["bg_load"] if "bg_load" in r else "",
-                        "argv": " ".join(["bench/" + exe] + argv[1:])})
-                    prog.step("%-8s %2d threads %-9s rep %d/%d  %s" % (
-                        name, t, an, rep + 1, reps,
-                        "%s %s" % (r["kv"].get("metric", "?"), r["kv"].get("unit", ""))
-                        if r["status"] == "ok" else "FAILED: " + r["status"]))
 
 
 def scaling_summary(rows):

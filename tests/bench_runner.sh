@@ -16,11 +16,10 @@ fail() { echo "FAIL: bench-runner: $*" >&2; exit 1; }
 
 [ -x "$BUILD/bench/collatz" ] || fail "$BUILD/bench/collatz is missing (make bench-build)"
 [ -f "$BUILD/tests/libprobe.so" ] || fail "$BUILD/tests/libprobe.so is missing (make test-build)"
-je=""
-for d in /usr/lib/$(gcc -print-multiarch 2>/dev/null) /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib; do
-  [ -e "$d/libjemalloc.so.2" ] && { je=$d/libjemalloc.so.2; break; }
-done
-[ -n "$je" ] || fail "libjemalloc.so.2 not found (Debian package libjemalloc2; scripts/deps.sh test installs it)"
+# the runner's own search (bench/run.py list) finds the installed jemalloc
+je=$(python3 bench/run.py list --build "$BUILD" --no-build --no-install --alloc jemalloc 2>/dev/null |
+     awk '$1 == "jemalloc" { print $2 }')
+[ -n "$je" ] && [ -e "$je" ] || fail "jemalloc not found (Debian package libjemalloc2; scripts/deps.sh test installs it)"
 
 tmp=$(mktemp -d) || fail "mktemp"
 trap 'rm -rf "$tmp"' EXIT
