@@ -208,6 +208,7 @@ static unsigned arena_fill_pass(arena_t *a, unsigned ind, void **out, unsigned n
     /* Slab regions first, lowest address last (popped first); then recently
      * freed regions from the transfer stack on top, popped before them. */
     unsigned take = n < b->nxfer ? n : b->nxfer, k = n - take, got = 0;
+    b->xfer_off = false; /* frees no longer outrun fills */
     while (got < k) {
         extent_t *s = b->cur;
         if (!s || !s->nfree) {
@@ -287,17 +288,68 @@ static inline void bin_run_end(arena_t *a, bin_t *b, unsigned ind, extent_t *s, 
 }
 
 /*
- * Flushes free blocks in runs: consecutive blocks of one slab (the common
- * case: blocks are freed in about the order they were handed out) are
- * recognised by their offset from the last slab's start, without a pagemap
- * lookup: a slab's window is its first nregs * size bytes. The slab's
- * free count and list position are updated once per run.
+ * Marks v[0..n) free in their slabs' bitmaps, in runs: consecutive blocks
+ * of one slab (the common case: blocks are freed in about the order they
+ * were handed out) are recognised by their offset from the last slab's
+ * start, without a pagemap lookup: a slab's window is its first
+ * nregs * size bytes. A run adds to its slab's free count, and fixes the
+ * slab's list position, once, at its end. With foreign non-NULL, blocks
+ * of other arenas are compacted into foreign[] (counted in *nforeign) for
+ * the caller; without, all of v[] must belong to a. Called with b's lock.
  */
-void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests, arena_t *owner) {
+static inline void bin_free_regions(arena_t *a, bin_t *b, unsigned ind, void **v, unsigned n,
+                                    void **foreign, unsigned *nforeign) {
     const size_t size = sc_size[ind];
     const uint64_t divc = sc_slab[ind].divc;
     const uint32_t nregs = sc_slab[ind].nregs;
     const uintptr_t span = (uintptr_t)nregs * size;
+    extent_t *const cur = b->cur;
+    extent_t *s = NULL;
+    uintptr_t base = 0; /* no slab yet: the first window check fails */
+    uint32_t run = 0;
+    for (unsigned i = 0; i < n; i++) {
+        void *p = v[i];
+        uintptr_t off = (uintptr_t)p - base;
+        if (unlikely(off >= span)) {
+            extent_t *t = arena_flush_lookup(p, ind);
+            if (foreign && unlikely(t->pa != &a->pa)) {
+                foreign[(*nforeign)++] = p;
+                continue;
+            }
+            off = (uintptr_t)p - t->addr;
+            if (unlikely(off >= span)) arena_bad_free(p, pm_entry(t, true, ind + 1), "free");
+            if (run) bin_run_end(a, b, ind, s, run, cur, nregs);
+            run = 0;
+            s = t;
+            base = s->addr;
+        }
+        if (unlikely(!slab_mark_free(s, divc, off))) /* off < span */
+            arena_bad_free(p, pm_entry(s, true, ind + 1), "free");
+        run++;
+    }
+    if (run) bin_run_end(a, b, ind, s, run, cur, nregs);
+}
+
+/* Empties b's transfer stack into the slabs (the stats already count its
+ * regions as freed). */
+static void bin_drain_xfer_locked(arena_t *a, bin_t *b, unsigned ind) {
+    arena_parked_add(a, -(ssize_t)(b->nxfer * sc_size[ind]));
+    bin_free_regions(a, b, ind, b->xfer, b->nxfer, NULL, NULL);
+    b->nxfer = 0;
+}
+
+/*
+ * Returns freed blocks to their arenas' bins: onto the transfer stack while
+ * it has room, into the slabs' bitmaps after that. A flush that finds the
+ * stack full also empties the stack into the slabs and switches it off
+ * until the bin's next fill: a bin whose frees outrun its fills (a
+ * structure torn down, a phase of frees) gets its slabs back whole, so the
+ * next fills hand regions out in address order rather than the stack's
+ * stale remainder first, and emptied slabs can go back to the pages.
+ */
+void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests, arena_t *owner) {
+    const size_t size = sc_size[ind];
+    const uintptr_t span = (uintptr_t)sc_slab[ind].nregs * size;
     bool first = true;
     /* One pass per owning arena (usually one): regions of other arenas are
      * compacted to the front of items[] for the next pass. */
@@ -317,7 +369,7 @@ void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests, are
         mutex_lock(&b->lock);
         /* Onto the transfer stack while it has room: only ownership matters. */
         uint32_t nx = b->nxfer;
-        const uint32_t xmax = b->xfer_max;
+        const uint32_t xmax = b->xfer_off ? nx : b->xfer_max;
         void **xfer = b->xfer;
         if (trusted) {
             i = n < xmax - nx ? n : xmax - nx;
@@ -339,32 +391,11 @@ void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests, are
         }
         arena_parked_add(a, (ssize_t)((nx - b->nxfer) * size));
         b->nxfer = nx;
-        /* The rest back into slab bitmaps (the class constants hoisted). A
-         * run of blocks of one slab adds to its free count once, at the end
-         * of the run. */
-        extent_t *const cur = b->cur;
-        uint32_t run = 0;
-        for (; i < n; i++) {
-            void *p = items[i];
-            uintptr_t off = (uintptr_t)p - base;
-            if (unlikely(off >= span)) {
-                extent_t *t = arena_flush_lookup(p, ind);
-                if (unlikely(t->pa != &a->pa)) {
-                    items[j++] = p;
-                    continue;
-                }
-                off = (uintptr_t)p - t->addr;
-                if (unlikely(off >= span)) arena_bad_free(p, pm_entry(t, true, ind + 1), "free");
-                if (run) bin_run_end(a, b, ind, s, run, cur, nregs);
-                run = 0;
-                s = t;
-                base = s->addr;
-            }
-            if (unlikely(!slab_mark_free(s, divc, off))) /* off < span */
-                arena_bad_free(p, pm_entry(s, true, ind + 1), "free");
-            run++;
+        if (i < n) { /* overflow */
+            if (!b->xfer_off && nx) bin_drain_xfer_locked(a, b, ind);
+            b->xfer_off = true;
+            bin_free_regions(a, b, ind, items + i, n - i, items, &j);
         }
-        if (run) bin_run_end(a, b, ind, s, run, cur, nregs);
         unsigned freed = n - j;
         b->ndalloc += freed;
         b->curregs -= freed;
@@ -381,18 +412,6 @@ void *arena_malloc_small(arena_t *a, unsigned ind, bool zero) {
     if (!arena_fill(a, ind, &p, 1, 1)) return NULL;
     if (zero) memset(p, 0, sc_size[ind]);
     return p;
-}
-
-static void bin_drain_xfer_locked(arena_t *a, bin_t *b, unsigned ind) {
-    arena_parked_add(a, -(ssize_t)(b->nxfer * sc_size[ind]));
-    while (b->nxfer) {
-        void *p = b->xfer[--b->nxfer];
-        uintptr_t v = pagemap_lookup(p);
-        /* back into the bitmap; stats already count it as freed */
-        b->ndalloc--;
-        b->curregs++;
-        bin_free_locked(a, b, ind, pm_extent(v), p);
-    }
 }
 
 size_t arena_drain_xfer(arena_t *a, unsigned skip) {

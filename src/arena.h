@@ -10,6 +10,9 @@
  * thread that frees what another (or itself, a batch earlier) allocated
  * hands the blocks over at the cost of a memcpy. Only what overflows it
  * goes back into slab bitmaps. Regions on it count as free in the stats.
+ * A flush that finds it full empties it into the slabs too and leaves it
+ * off until the bin's next fill, so that after a phase of frees the slabs
+ * are whole and the next fills go in address order (arena_flush).
  *
  * Locking: bin_t fields are protected by bin_t.lock, including the slab
  * fields of the extents on the bin (cur and the nonfull list). Lock order:
@@ -45,6 +48,8 @@ typedef struct {
     void **xfer;       /* transfer stack: freed regions not yet back in
                           their slab's bitmap, handed out first by fills */
     uint32_t nxfer, xfer_max;
+    bool xfer_off;     /* set by a flush that found the stack full (and
+                          emptied it), cleared by the next fill */
     /* statistics */
     uint64_t nmalloc, ndalloc, nrequests, nfills, nflushes, nslabs;
     size_t curregs, curslabs, nonfull_slabs;

@@ -784,6 +784,53 @@ static void test_pressure_drain(void) {
     REQUIRE(mallctl("thread.arena", NULL, NULL, &cur, sizeof(cur)) == 0);
 }
 
+/* A flush that finds a bin's transfer stack full empties the stack into the
+ * slabs along with what it flushes, and the stack stays off until the bin's
+ * next fill: after a phase of frees larger than the stack, the slabs are
+ * whole again (they can empty), and the next fills hand regions out in
+ * address order instead of the stack's remainder first. */
+#define OVER_N (3 * PARK_N)
+static void *over_v[OVER_N + PARK_N];
+
+static void test_xfer_overflow(void) {
+    unsigned cur = rd_u("thread.arena"), a = new_arena();
+    REQUIRE(mallctl("thread.arena", NULL, NULL, &a, sizeof(a)) == 0);
+    unsigned j = bin_of(64);
+    uint32_t nregs = rd_u32("arenas.bin.%u.nregs", j);
+
+    /* 1. Three stacks' worth freed, then one more stack's worth: the first
+     * overflow empties the stack, and while it is off the rest goes into the
+     * slabs too. Every slab but the current one empties. */
+    for (int i = 0; i < OVER_N + PARK_N; i++) over_v[i] = malloc(64);
+    for (int i = 0; i < OVER_N; i++) free(over_v[i]);
+    park_flush();
+    for (int i = OVER_N; i < OVER_N + PARK_N; i++) free(over_v[i]);
+    park_flush();
+    epoch();
+    CHECK(rd_z("stats.arenas.%u.bins.%u.curslabs", a, j) <= 1,
+          "slabs kept after a free phase larger than the transfer stack: %zu",
+          rd_z("stats.arenas.%u.bins.%u.curslabs", a, j));
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 0);
+
+    /* 2. The next allocations come from the slabs, in address order: an
+     * address below its predecessor only where a slab begins. */
+    for (int i = 0; i < PARK_N; i++) over_v[i] = malloc(64);
+    unsigned down = 0;
+    for (int i = 1; i < PARK_N; i++) down += (uintptr_t)over_v[i] < (uintptr_t)over_v[i - 1];
+    CHECK(down <= PARK_N / nregs + 1, "%u of %d allocations below their predecessor", down,
+          PARK_N);
+
+    /* 3. That fill switched the stack back on: a flush that fits is parked,
+     * and its regions keep their slabs. */
+    for (int i = 0; i < PARK_N; i++) free(over_v[i]);
+    park_flush();
+    epoch();
+    CHECK(rd_z("stats.arenas.%u.bins.%u.curslabs", a, j) >= PARK_N / nregs,
+          "a flush that fits was not parked: %zu slabs",
+          rd_z("stats.arenas.%u.bins.%u.curslabs", a, j));
+    REQUIRE(mallctl("thread.arena", NULL, NULL, &cur, sizeof(cur)) == 0);
+}
+
 /* Global totals and MALLCTL_ARENAS_ALL are the sums of the arenas. */
 static void test_stats_merged(void) {
     unsigned a = new_arena(), b = new_arena();
@@ -1188,6 +1235,7 @@ static const tcase_t tests[] = {
     {"stats_exact", test_stats_exact},
     {"stats_merged_all", test_stats_merged},
     {"pressure_drain", test_pressure_drain},
+    {"xfer_overflow", test_xfer_overflow},
     {"arena_reset", test_arena_reset},
     {"arena_destroy", test_arena_destroy},
     {"extent_hooks", test_extent_hooks},
