@@ -150,6 +150,37 @@ static void bin_list_push(bin_t *b, extent_t *s) {
     b->nonfull_slabs++;
 }
 
+/* ---- growth relief ---- */
+static unsigned arena_relief_cursor; /* relaxed atomic: where the next relief starts */
+
+/* Purges up to `bytes` of the oldest dirty pages of the automatic arenas
+ * other than a that use the default hooks, arena by arena from where the
+ * last relief stopped. */
+static __attribute__((noinline)) void arena_relieve(arena_t *a, size_t bytes) {
+    unsigned n = arena_narenas_auto, start = __atomic_load_n(&arena_relief_cursor, __ATOMIC_RELAXED);
+    for (unsigned k = 0; k < n && bytes; k++) {
+        unsigned i = (start + k) % n;
+        arena_t *o = arena_get(i);
+        if (!o || o == a || !hooks_is_default(__atomic_load_n(&o->pa.hooks, __ATOMIC_ACQUIRE)))
+            continue;
+        size_t got = pa_purge_dirty(&o->pa, bytes);
+        bytes = got >= bytes ? 0 : bytes - got;
+        __atomic_store_n(&arena_relief_cursor, bytes ? i + 1 : i, __ATOMIC_RELAXED);
+    }
+}
+
+/* After a takes memory: when its resident set has grown by ARENA_RELIEF_STEP
+ * since the last relief, the other automatic arenas purge as much of their
+ * dirty memory. Called with no lock held. */
+static inline void arena_relieve_check(arena_t *a) {
+    size_t g = __atomic_load_n(&a->pa.grown, __ATOMIC_RELAXED);
+    size_t m = __atomic_load_n(&a->relief_mark, __ATOMIC_RELAXED);
+    if (likely(g - m < ARENA_RELIEF_STEP) || !arena_is_auto(a)) return;
+    if (__atomic_compare_exchange_n(&a->relief_mark, &m, g, false, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED))
+        arena_relieve(a, g - m);
+}
+
 static inline void arena_parked_add(arena_t *a, ssize_t bytes) {
     __atomic_fetch_add(&a->parked, (size_t)bytes, __ATOMIC_RELAXED);
 }
@@ -241,6 +272,7 @@ unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t n
         arena_drain_pressure(a, ind);
         got += arena_fill_pass(a, ind, out + got, n - got, got ? 0 : nrequests, NULL);
     }
+    arena_relieve_check(a);
     return got;
 }
 
@@ -438,6 +470,7 @@ void *arena_malloc_large(arena_t *a, unsigned ind, size_t align, bool zero) {
     if (!e) e = pa_alloc(&a->pa, sc_size[ind], align, zero, false, ind, false);
     if (!e) return NULL;
     __atomic_fetch_add(&a->grown, sc_size[ind], __ATOMIC_RELAXED);
+    arena_relieve_check(a);
     lstats_t *ls = &a->lstats[ind - SC_NSMALL];
     __atomic_fetch_add(&ls->nmalloc, 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&ls->nrequests, 1, __ATOMIC_RELAXED);

@@ -14,6 +14,12 @@
  * off until the bin's next fill, so that after a phase of frees the slabs
  * are whole and the next fills go in address order (arena_flush).
  *
+ * Growth relief: when an automatic arena's resident set has grown by
+ * ARENA_RELIEF_STEP since its last relief, the other automatic arenas (default
+ * hooks, dirty decay not off) purge as many bytes of their oldest dirty
+ * pages, so idle pages in one arena do not stay resident while another maps
+ * more. Pages never change arena.
+ *
  * Locking: bin_t fields are protected by bin_t.lock, including the slab
  * fields of the extents on the bin (cur and the nonfull list). Lock order:
  * bin lock, then pa lock, then base lock; never two bins at once.
@@ -39,6 +45,7 @@
 #define ARENA_DRAIN_GAPMAX ((size_t)256 << 20)
 #define ARENA_XFER_BYTES ((size_t)256 << 10)
 #define ARENA_DRAIN_MIN ((size_t)64 << 10)
+#define ARENA_RELIEF_STEP ((size_t)1 << 20)
 #define ARENA_XFER_CAP(size) ((size) * 8 >= ARENA_XFER_BYTES ? 8u : (uint32_t)(ARENA_XFER_BYTES / (size)))
 
 typedef struct {
@@ -74,6 +81,8 @@ typedef struct arena_s {
      * the last drain, and the growth to wait for before the next one
      * (doubled after a drain that emptied few slabs). */
     size_t grown, drain_gap;
+    size_t relief_mark; /* pa.grown at the last growth relief (relaxed atomic,
+                           claimed by compare-and-swap) */
 } arena_t;
 
 extern arena_t *arenas[ARENA_MAX];

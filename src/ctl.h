@@ -171,7 +171,8 @@ static inline const char *ctl_type_name(ctl_type_t t) {
     X("stats.arenas.<i>.resident", CT_SIZE, "r-", h_stats_arena, SA_OFF(resident),                 \
       "Upper bound of resident bytes: active and dirty pages (arena 0: plus metadata).")          \
     X("stats.arenas.<i>.npurge", CT_U64, "r-", h_stats_arena, SA_OFF(npurge),                      \
-      "Purge sweeps (dirty and muzzy together; Mosaic extension, jemalloc 4 name).")             \
+      "Purge sweeps (dirty and muzzy together, growth relief included; Mosaic extension, "     \
+      "jemalloc 4 name).")                                                                        \
     X("stats.arenas.<i>.nmadvise", CT_U64, "r-", h_stats_arena, SA_OFF(nmadvise),                  \
       "madvise calls (or purge hook calls) made to purge pages.")                                 \
     X("stats.arenas.<i>.purged", CT_U64, "r-", h_stats_arena, SA_OFF(purged), "Pages purged.")     \

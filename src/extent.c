@@ -70,7 +70,7 @@ static void eset_insert(eset_t *s, extent_t *e, bool lru) {
     if (e->next) e->next->prev = e;
     s->lists[i] = e;
     s->nonempty[i / 64] |= (uint64_t)1 << (i % 64);
-    s->npages += ext_pages(e);
+    __atomic_store_n(&s->npages, s->npages + ext_pages(e), __ATOMIC_RELAXED);
     s->count++;
     if (lru) {
         e->lru_next = NULL;
@@ -88,7 +88,7 @@ static void eset_remove(eset_t *s, extent_t *e, bool lru) {
     if (e->next) e->next->prev = e->prev;
     if (!s->lists[i]) s->nonempty[i / 64] &= ~((uint64_t)1 << (i % 64));
     e->next = e->prev = NULL;
-    s->npages -= ext_pages(e);
+    __atomic_store_n(&s->npages, s->npages - ext_pages(e), __ATOMIC_RELAXED);
     s->count--;
     if (lru) {
         if (e->lru_prev) e->lru_prev->lru_next = e->lru_next;
@@ -97,6 +97,18 @@ static void eset_remove(eset_t *s, extent_t *e, bool lru) {
         else s->lru_tail = e->lru_prev;
         e->lru_next = e->lru_prev = NULL;
     }
+}
+
+/* Moves e, in s's decay order, to the front (the oldest). */
+static void eset_lru_to_head(eset_t *s, extent_t *e) {
+    if (s->lru_head == e) return;
+    e->lru_prev->lru_next = e->lru_next;
+    if (e->lru_next) e->lru_next->lru_prev = e->lru_prev;
+    else s->lru_tail = e->lru_prev;
+    e->lru_prev = NULL;
+    e->lru_next = s->lru_head;
+    s->lru_head->lru_prev = e;
+    s->lru_head = e;
 }
 
 /* First non-empty list that surely fits `want` pages; within it, the lowest
@@ -224,7 +236,10 @@ static extent_t *pa_take_from(pa_t *pa, unsigned state, size_t npages, size_t al
 static extent_t *pa_take(pa_t *pa, size_t npages, size_t align, bool resident) {
     extent_t *e = pa_take_from(pa, EXT_DIRTY, npages, align);
     if (!e) e = pa_take_from(pa, EXT_MUZZY, npages, align);
-    if (!e && !resident) e = pa_take_from(pa, EXT_RETAINED, npages, align);
+    if (!e && !resident) {
+        e = pa_take_from(pa, EXT_RETAINED, npages, align);
+        if (e) __atomic_store_n(&pa->grown, pa->grown + e->size, __ATOMIC_RELAXED);
+    }
     return e;
 }
 
@@ -532,6 +547,31 @@ void pa_decay(pa_t *pa, bool all) {
     mutex_lock(&pa->lock);
     pa_decay_locked(pa, os_now_ns(), all);
     mutex_unlock(&pa->lock);
+}
+
+size_t pa_purge_dirty(pa_t *pa, size_t bytes) {
+    size_t done = 0;
+    bytes = ALIGN_UP(bytes, OS_PAGE);
+    if (!__atomic_load_n(&pa->dirty.npages, __ATOMIC_RELAXED)) return 0; /* a hint */
+    mutex_lock(&pa->lock);
+    if (__atomic_load_n(&pa->dirty_decay_ms, __ATOMIC_RELAXED) >= 0) {
+        uint64_t now = os_now_ns();
+        extent_t *e;
+        while (done < bytes && (e = pa->dirty.lru_head)) {
+            eset_remove(&pa->dirty, e, true);
+            size_t want = bytes - done;
+            extent_t *rest = e->size > want ? extent_split(pa, e, want) : NULL;
+            if (rest) { /* the rest stays dirty, still the oldest */
+                eset_insert(&pa->dirty, rest, true);
+                eset_lru_to_head(&pa->dirty, rest);
+            }
+            done += e->size;
+            pa_purge_one(pa, e, false, now);
+        }
+        if (done) pa->npurge++;
+    }
+    mutex_unlock(&pa->lock);
+    return done;
 }
 
 void pa_set_decay_ms(pa_t *pa, bool dirty, ssize_t ms) {

@@ -53,7 +53,8 @@ typedef struct {
     extent_t *lists[SC_NPSZ];        /* doubly linked via next/prev */
     uint64_t nonempty[(SC_NPSZ + 63) / 64];
     extent_t *lru_head, *lru_tail;   /* oldest first (dirty, muzzy only) */
-    size_t npages;
+    size_t npages;                   /* stored with relaxed atomics: growth relief
+                                        reads it without the lock, as a hint */
     size_t count;
 } eset_t;
 
@@ -69,6 +70,8 @@ typedef struct pa_s {
     uint64_t next_decay_ns;
     /* statistics (pa lock; read with relaxed atomics) */
     size_t mapped_total;          /* bytes obtained from hooks and still held */
+    size_t grown;                 /* bytes taken from retained or new memory:
+                                     growth of the resident set (relaxed atomic) */
     size_t active_pages;
     uint64_t npurge, nmadvise, purged_pages;
 } pa_t;
@@ -89,6 +92,9 @@ bool pa_grow(pa_t *pa, extent_t *e, size_t newsize, unsigned szind, bool zero);
 bool pa_remap(pa_t *pa, extent_t *e, size_t newsize, unsigned szind);
 /* Purges per the decay settings; all=true purges every dirty/muzzy page. */
 void pa_decay(pa_t *pa, bool all);
+/* Purges pa's oldest dirty pages, at least `bytes` of them when it has that
+ * many, unless its dirty decay is off (-1); returns the bytes purged. */
+size_t pa_purge_dirty(pa_t *pa, size_t bytes);
 void pa_set_decay_ms(pa_t *pa, bool dirty, ssize_t ms);
 /* Gives every free page back to the hooks (arena destroy); pa must be idle. */
 void pa_release_all(pa_t *pa, bool destroy);

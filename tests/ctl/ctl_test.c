@@ -831,6 +831,86 @@ static void test_xfer_overflow(void) {
     REQUIRE(mallctl("thread.arena", NULL, NULL, &cur, sizeof(cur)) == 0);
 }
 
+/* Growth relief: when an automatic arena's resident set grows by 1 MiB, the
+ * other automatic arenas purge as much of their oldest dirty memory, so
+ * pages freed into one arena (a main thread's, say) do not sit resident
+ * while the others map more. An arena whose dirty decay is off (-1) keeps
+ * its pages; explicit arenas neither give nor trigger. Large blocks grow
+ * through arena_malloc_large, small ones through slab fills. */
+#define RELIEF_DIRTY ((size_t)4 << 20)
+static void set_arena(unsigned a) {
+    REQUIRE(mallctl("thread.arena", NULL, NULL, &a, sizeof(a)) == 0);
+}
+static void relief_dirty(unsigned a) { /* RELIEF_DIRTY of dirty pages in a */
+    set_arena(a);
+    void *p = mallocx(RELIEF_DIRTY, MALLOCX_TCACHE_NONE);
+    REQUIRE(p != NULL);
+    memset(p, 1, RELIEF_DIRTY);
+    dallocx(p, MALLOCX_TCACHE_NONE);
+}
+static void *relief_keep[4096];
+
+static void test_growth_relief(void) {
+    unsigned n = rd_u("arenas.narenas"); /* automatic only: each test runs in a fresh child */
+    REQUIRE(n >= 3, "%u automatic arenas", n);
+    unsigned donor = n - 1, taker = n - 2, cur = rd_u("thread.arena");
+    const size_t pages = RELIEF_DIRTY / 4096, step = ((size_t)1 << 20) / 4096;
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", ALL) == 0);
+    relief_dirty(donor);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), pages);
+    uint64_t purged0 = rd_u64("stats.arenas.%u.purged", donor);
+
+    /* 1. Another automatic arena takes 2 MiB of new memory in large blocks:
+     * the donor purges 2 MiB of its dirty pages. */
+    set_arena(taker);
+    for (int i = 0; i < 8; i++) REQUIRE((relief_keep[i] = mallocx(256 << 10, MALLOCX_TCACHE_NONE)));
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), pages - 2 * step);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.purged", donor), purged0 + 2 * step);
+    for (int i = 0; i < 8; i++) dallocx(relief_keep[i], MALLOCX_TCACHE_NONE);
+
+    /* 2. Small allocations: 2 MiB of 256 B regions in new slabs. */
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", taker) == 0); /* no dirty run to reuse */
+    size_t before = rd_z("stats.arenas.%u.pdirty", donor);
+    set_arena(taker);
+    for (int i = 0; i < 4096; i++) REQUIRE((relief_keep[i] = malloc(512)));
+    epoch();
+    size_t after = rd_z("stats.arenas.%u.pdirty", donor);
+    CHECK(after + step <= before, "small growth purged %zu pages", before - after);
+
+    /* 3. Dirty decay off: the donor keeps its pages. */
+    for (int i = 0; i < 4096; i++) free(relief_keep[i]);
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", ALL) == 0);
+    ssize_t never = -1, dflt = 10000;
+    REQUIRE(ctl(NULL, NULL, &never, sizeof(never), "arena.%u.dirty_decay_ms", donor) == 0);
+    relief_dirty(donor);
+    set_arena(taker);
+    for (int i = 0; i < 8; i++) REQUIRE((relief_keep[i] = mallocx(256 << 10, MALLOCX_TCACHE_NONE)));
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), pages);
+    for (int i = 0; i < 8; i++) dallocx(relief_keep[i], MALLOCX_TCACHE_NONE);
+
+    /* 4. Explicit arenas: their dirty pages stay, and their growth purges
+     * nothing elsewhere. */
+    REQUIRE(ctl(NULL, NULL, &dflt, sizeof(dflt), "arena.%u.dirty_decay_ms", donor) == 0);
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", ALL) == 0);
+    unsigned e = new_arena();
+    relief_dirty(e);
+    relief_dirty(donor);
+    set_arena(taker);
+    for (int i = 0; i < 4; i++) REQUIRE((relief_keep[i] = mallocx(256 << 10, MALLOCX_TCACHE_NONE)));
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", e), pages);
+    size_t d1 = rd_z("stats.arenas.%u.pdirty", donor);
+    CHECK_EQ_U(d1, pages - step); /* the taker's 1 MiB came from the donor, not e */
+    for (int i = 0; i < 16; i++)
+        REQUIRE((relief_keep[4 + i] = mallocx(256 << 10, MALLOCX_ARENA(e) | MALLOCX_TCACHE_NONE)));
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), d1);
+    set_arena(cur);
+}
+
 /* Global totals and MALLCTL_ARENAS_ALL are the sums of the arenas. */
 static void test_stats_merged(void) {
     unsigned a = new_arena(), b = new_arena();
@@ -1236,6 +1316,7 @@ static const tcase_t tests[] = {
     {"stats_merged_all", test_stats_merged},
     {"pressure_drain", test_pressure_drain},
     {"xfer_overflow", test_xfer_overflow},
+    {"growth_relief", test_growth_relief},
     {"arena_reset", test_arena_reset},
     {"arena_destroy", test_arena_destroy},
     {"extent_hooks", test_extent_hooks},
