@@ -541,6 +541,7 @@ void arena_reset(arena_t *a) {
         b->curregs = 0;
         arena_parked_add(a, -(ssize_t)(b->nxfer * sc_size[i]));
         b->nxfer = 0;
+        b->xfer_off = false;
         b->curslabs = 0;
         b->nonfull_slabs = 0;
         b->cur = NULL;
