@@ -19,7 +19,12 @@ static inline unsigned slab_alloc_batch(extent_t *s, size_t size, void **out, un
     for (uint64_t *w = s->bitmap; left; w++, wbase += 64 * size) {
         uint64_t bits = *w;
         if (!bits) continue;
-        if (left >= 64) { /* the whole word: no count per region */
+        if (left >= 64 && bits == ~(uint64_t)0) { /* 64 free in a row: a stride */
+            uintptr_t r = wbase;
+            for (unsigned k = 0; k < 64; k++, r += size) *--top = (void *)r;
+            bits = 0;
+            left -= 64;
+        } else if (left >= 64) { /* the whole word: no count per region */
             void **t0 = top;
             do {
                 *--top = (void *)(wbase + (size_t)__builtin_ctzll(bits) * size);
