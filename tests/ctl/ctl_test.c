@@ -849,12 +849,28 @@ static void relief_dirty(unsigned a) { /* RELIEF_DIRTY of dirty pages in a */
     dallocx(p, MALLOCX_TCACHE_NONE);
 }
 static void *relief_keep[4096];
-/* Purges every automatic arena but keep, so that keep's dirty pages are the
- * only ones a relief can take (switching arenas may have flushed cached
- * blocks into other arenas and emptied slabs there). */
+
+/* Purges every automatic arena but keep (of n). */
 static void relief_purge_others(unsigned n, unsigned keep) {
     for (unsigned i = 0; i < n; i++)
         if (i != keep) REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", i) == 0);
+}
+
+/* Leaves RELIEF_DIRTY of dirty pages in donor and no dirty pages in any other
+ * automatic arena (switching arenas may flush cached blocks into other
+ * arenas and empty slabs there), with the thread on taker. */
+static void relief_setup(unsigned n, unsigned donor, unsigned taker) {
+    relief_dirty(donor);
+    set_arena(taker);
+    relief_purge_others(n, donor);
+}
+
+/* k blocks of 256 KiB, from relief_keep[at] on, in the thread's arena or
+ * with flags' arena; then a new stats epoch. */
+static void relief_grow(int at, int k, int flags) {
+    for (int i = at; i < at + k; i++)
+        REQUIRE((relief_keep[i] = mallocx(256 << 10, flags | MALLOCX_TCACHE_NONE)));
+    epoch();
 }
 
 static void test_growth_relief(void) {
@@ -862,40 +878,35 @@ static void test_growth_relief(void) {
     REQUIRE(n >= 3, "%u automatic arenas", n);
     unsigned donor = n - 1, taker = n - 2, cur = rd_u("thread.arena");
     const size_t pages = RELIEF_DIRTY / 4096, step = ((size_t)1 << 20) / 4096;
+    ssize_t never = -1, dflt = 10000;
     REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", ALL) == 0);
-    relief_dirty(donor);
-    set_arena(taker);
-    relief_purge_others(n, donor);
+    relief_setup(n, donor, taker);
     epoch();
     CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), pages);
     uint64_t purged0 = rd_u64("stats.arenas.%u.purged", donor);
 
     /* 1. Another automatic arena takes 2 MiB of new memory in large blocks:
      * the donor purges 2 MiB of its dirty pages. */
-    for (int i = 0; i < 8; i++) REQUIRE((relief_keep[i] = mallocx(256 << 10, MALLOCX_TCACHE_NONE)));
-    epoch();
+    relief_grow(0, 8, 0);
     CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), pages - 2 * step);
     CHECK_EQ_U(rd_u64("stats.arenas.%u.purged", donor), purged0 + 2 * step);
     for (int i = 0; i < 8; i++) dallocx(relief_keep[i], MALLOCX_TCACHE_NONE);
 
-    /* 2. Small allocations: 2 MiB of 512 B regions in new slabs. */
-    relief_purge_others(n, donor); /* the taker has no dirty run to reuse either */
+    /* 2. Small allocations: 2 MiB of 512 B regions in new slabs (the taker
+     * has no dirty run to reuse either). */
+    relief_purge_others(n, donor);
     size_t before = rd_z("stats.arenas.%u.pdirty", donor);
     for (int i = 0; i < 4096; i++) REQUIRE((relief_keep[i] = malloc(512)));
     epoch();
     size_t after = rd_z("stats.arenas.%u.pdirty", donor);
     CHECK(after + step <= before, "small growth purged %zu pages", before - after);
+    for (int i = 0; i < 4096; i++) free(relief_keep[i]);
 
     /* 3. Dirty decay off: the donor keeps its pages. */
-    for (int i = 0; i < 4096; i++) free(relief_keep[i]);
     REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", ALL) == 0);
-    ssize_t never = -1, dflt = 10000;
     REQUIRE(ctl(NULL, NULL, &never, sizeof(never), "arena.%u.dirty_decay_ms", donor) == 0);
-    relief_dirty(donor);
-    set_arena(taker);
-    relief_purge_others(n, donor);
-    for (int i = 0; i < 8; i++) REQUIRE((relief_keep[i] = mallocx(256 << 10, MALLOCX_TCACHE_NONE)));
-    epoch();
+    relief_setup(n, donor, taker);
+    relief_grow(0, 8, 0);
     CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), pages);
     for (int i = 0; i < 8; i++) dallocx(relief_keep[i], MALLOCX_TCACHE_NONE);
 
@@ -905,17 +916,12 @@ static void test_growth_relief(void) {
     REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", ALL) == 0);
     unsigned e = new_arena();
     relief_dirty(e);
-    relief_dirty(donor);
-    set_arena(taker);
-    relief_purge_others(n, donor);
-    for (int i = 0; i < 4; i++) REQUIRE((relief_keep[i] = mallocx(256 << 10, MALLOCX_TCACHE_NONE)));
-    epoch();
+    relief_setup(n, donor, taker);
+    relief_grow(0, 4, 0);
     CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", e), pages);
     size_t d1 = rd_z("stats.arenas.%u.pdirty", donor);
     CHECK(d1 < pages, "the taker's growth purged nothing"); /* from the donor, not e */
-    for (int i = 0; i < 32; i++) /* 8 MiB: 4 MiB more than its own dirty pages */
-        REQUIRE((relief_keep[4 + i] = mallocx(256 << 10, MALLOCX_ARENA(e) | MALLOCX_TCACHE_NONE)));
-    epoch();
+    relief_grow(4, 32, MALLOCX_ARENA(e)); /* 8 MiB: 4 MiB more than e's dirty pages */
     CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), d1);
     set_arena(cur);
 }
