@@ -520,6 +520,34 @@ def median(xs):
     return statistics.median(xs) if xs else float("nan")
 
 
+def mann_whitney_p(xs, ys):
+    """Two-sided p-value of the Mann-Whitney U test that xs and ys come from the
+    same distribution (normal approximation with tie and continuity
+    corrections); None with fewer than 3 values on a side."""
+    n1, n2 = len(xs), len(ys)
+    if n1 < 3 or n2 < 3:
+        return None
+    both = sorted([(v, 0) for v in xs] + [(v, 1) for v in ys])
+    n = n1 + n2
+    r1 = ties = 0.0
+    i = 0
+    while i < n:
+        j = i
+        while j + 1 < n and both[j + 1][0] == both[i][0]:
+            j += 1
+        t = j - i + 1
+        ties += t ** 3 - t
+        rank = (i + j) / 2.0 + 1  # tied values share their mean rank
+        r1 += rank * sum(1 for k in range(i, j + 1) if both[k][1] == 0)
+        i = j + 1
+    u1 = r1 - n1 * (n1 + 1) / 2.0
+    var = n1 * n2 / 12.0 * ((n + 1) - ties / (n * (n - 1)))
+    if var <= 0:
+        return 1.0
+    z = max(abs(u1 - n1 * n2 / 2.0) - 0.5, 0.0) / math.sqrt(var)
+    return min(1.0, math.erfc(z / math.sqrt(2)))
+
+
 def geomean(xs):
     xs = [x for x in xs if x > 0 and not math.isnan(x)]
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
@@ -559,6 +587,7 @@ def summarize(rows):
             "checks": sorted(set(r["check"] for r in ok)),
             "threads": ok[0]["threads"],
             "argv": ok[0]["argv"],
+            "walls": [float(r["wall_s"]) for r in ok],
             "wall_min": min(float(r["wall_s"]) for r in ok),
             "wall_max": max(float(r["wall_s"]) for r in ok),
         }
@@ -1079,6 +1108,14 @@ def bar_section(benches, allocs, stats, ipc_rows):
     def verdict(ok):
         return "**met**" if ok else "**missed**"
 
+    def signif(b, other):
+        """'; ' and whether mosaic's runs differ from other's on b (Mann-Whitney
+        U test on the wall times), or '' with too few runs."""
+        p = mann_whitney_p(stats[(b, "mosaic")]["walls"], stats[(b, other)]["walls"])
+        if p is None:
+            return ""
+        return "; runs differ, p = %.3f" % p if p < 0.05 else "; within noise, p = %.2f" % p
+
     # 1. faster than system everywhere
     if "system" in allocs:
         slower = []
@@ -1086,7 +1123,7 @@ def bar_section(benches, allocs, stats, ipc_rows):
             if "mosaic" in tw[b] and "system" in tw[b]:
                 m, s = tw[b]["mosaic"][0], tw[b]["system"][0]
                 if m >= s:
-                    slower.append("%s (%.2f× system)" % (b, m / s))
+                    slower.append("%s (%.2f× system%s)" % (b, m / s, signif(b, "system")))
             elif "mosaic" not in tw[b]:
                 slower.append("%s (mosaic failed)" % b)
         lines.append("- Faster than the system allocator on every benchmark: %s%s" % (
@@ -1101,11 +1138,12 @@ def bar_section(benches, allocs, stats, ipc_rows):
                          best_peer, verdict(gm_m <= gm_p), gm_m, gm_p, gm_m / gm_p))
         over = []
         for b in benches:
-            pv = [tw[b][p][0] for p in peers if p in tw[b]]
+            pv = [(tw[b][p][0], p) for p in peers if p in tw[b]]
             if "mosaic" in tw[b] and pv:
-                r = tw[b]["mosaic"][0] / min(pv)
+                best, bp = min(pv)
+                r = tw[b]["mosaic"][0] / best
                 if r > 1.10:
-                    over.append("%s %.2f×" % (b, r))
+                    over.append("%s (%.2f× %s%s)" % (b, r, bp, signif(b, bp)))
         lines.append("- No benchmark more than 10%% slower than the fastest peer on it: %s%s"
                      % (verdict(not over), "; over: " + ", ".join(over) if over else ""))
         if "jemalloc" in allocs:

@@ -60,6 +60,21 @@ check(len(checks) == 1, "same checksum under every allocator: %s" % sorted(check
 sys.exit(0 if ok else 1)
 PY
 
+# The significance test that annotates missed bars (Mann-Whitney U, two-sided).
+python3 - <<'PY' || fail "mann_whitney_p gave wrong p-values"
+import sys
+sys.path.insert(0, "bench")
+from run import mann_whitney_p as p
+sep = p([1, 2, 3, 4, 5, 6, 7, 8, 9], [10, 11, 12, 13, 14, 15, 16, 17, 18])
+inter = p([1, 3, 5, 7, 9, 11, 13, 15, 17], [2, 4, 6, 8, 10, 12, 14, 16, 18])
+ties = p([5, 5, 5, 5], [5, 5, 5, 5])
+print("p: separated %.5f, interleaved %.3f, all tied %.2f, too few %s" % (sep, inter, ties, p([1, 2], [3, 4, 5])))
+# reference values: U = 0 and U = 36 of 81, z with continuity correction
+ok = abs(sep - 0.000412) < 2e-6 and abs(inter - 0.7239) < 1e-3 and ties == 1.0 \
+     and p([1, 2], [3, 4, 5]) is None and p([3, 1, 2], [9, 8, 7]) == p([1, 2, 3], [7, 8, 9])
+sys.exit(0 if ok else 1)
+PY
+
 python3 bench/run.py report --build "$BUILD" --out "$tmp/out" --md "$tmp/md/RESULTS-x.md" \
   >"$tmp/log" 2>&1 || { cat "$tmp/log"; fail "bench/run.py report exited non-zero"; }
 [ -f "$tmp/md/data-x/results.csv" ] || fail "report did not copy the data to data-x/"
