@@ -1110,8 +1110,10 @@ def bar_section(benches, allocs, stats, ipc_rows):
 
     def signif(b, other):
         """'; ' and whether mosaic's runs differ from other's on b (Mann-Whitney
-        U test on the wall times), or '' with too few runs."""
-        p = mann_whitney_p(stats[(b, "mosaic")]["walls"], stats[(b, other)]["walls"])
+        U test on the wall times), or '' with fewer than 5 runs on a side (with
+        3, no outcome reaches p < 0.05)."""
+        xs, ys = stats[(b, "mosaic")]["walls"], stats[(b, other)]["walls"]
+        p = mann_whitney_p(xs, ys) if min(len(xs), len(ys)) >= 5 else None
         if p is None:
             return ""
         return "; runs differ, p = %.3f" % p if p < 0.05 else "; within noise, p = %.2f" % p
