@@ -15,6 +15,9 @@ static extent_t *extent_record_new(pa_t *pa) {
     extent_t *e = pa->rec_free;
     if (e) {
         pa->rec_free = e->next;
+        /* Recycled records are cold by the time they come back (a record freed
+         * by a merge waits behind all later ones); fetch the next one now. */
+        if (pa->rec_free) __builtin_prefetch(pa->rec_free, 1);
         memset((char *)e + offsetof(extent_t, addr), 0, sizeof(*e) - offsetof(extent_t, addr));
         return e;
     }
