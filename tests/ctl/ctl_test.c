@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define ALL MALLCTL_ARENAS_ALL
 #define DESTROYED MALLCTL_ARENAS_DESTROYED
@@ -573,6 +574,31 @@ static void test_arena_purge_decay(void) {
     CHECK(ctl(NULL, NULL, &zero, sizeof(zero), "arena.%u.purge", a) == EPERM);
     size_t sz = 0;
     CHECK(ctl(&zero, &sz, NULL, 0, "arena.%u.decay", a) == EPERM);
+}
+
+/* Decay by age: freed pages stay dirty until they are dirty_decay_ms old,
+ * then the next decay purges them. */
+static void test_decay_age(void) {
+    unsigned a = new_arena();
+    int fl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
+    ssize_t ms = 100;
+    REQUIRE(ctl(NULL, NULL, &ms, sizeof(ms), "arena.%u.dirty_decay_ms", a) == 0);
+    size_t big = 1 << 20;
+    void *p = mallocx(big, fl);
+    REQUIRE(p != NULL);
+    memset(p, 1, big);
+    dallocx(p, fl);
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), big / 4096); /* not 100 ms old yet */
+    uint64_t purged0 = rd_u64("stats.arenas.%u.purged", a);
+    struct timespec nap = {0, 250 * 1000000L};
+    while (nanosleep(&nap, &nap) != 0) {}
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
+    CHECK(rd_u64("stats.arenas.%u.purged", a) >= purged0 + big / 4096, "purged %llu -> %llu",
+          (unsigned long long)purged0, (unsigned long long)rd_u64("stats.arenas.%u.purged", a));
 }
 
 static void test_arena_decay_ms(void) {
@@ -1327,6 +1353,7 @@ static const tcase_t tests[] = {
     {"arena_initialized", test_arena_initialized},
     {"arena_purge_decay", test_arena_purge_decay},
     {"arena_decay_ms", test_arena_decay_ms},
+    {"decay_age", test_decay_age},
     {"stats_exact", test_stats_exact},
     {"stats_merged_all", test_stats_merged},
     {"pressure_drain", test_pressure_drain},
