@@ -190,7 +190,8 @@ static inline void arena_parked_add(arena_t *a, ssize_t bytes) {
  * draining them may empty slabs (own: bytes parked in the caller's bin). */
 static inline bool arena_parked_elsewhere(arena_t *a, size_t own) {
     return __atomic_load_n(&a->parked, __ATOMIC_RELAXED) >= own + ARENA_DRAIN_MIN &&
-           __atomic_load_n(&a->grown, __ATOMIC_RELAXED) >=
+           __atomic_load_n(&a->pa.grown, __ATOMIC_RELAXED) -
+                   __atomic_load_n(&a->drain_mark, __ATOMIC_RELAXED) >=
                __atomic_load_n(&a->drain_gap, __ATOMIC_RELAXED);
 }
 
@@ -203,7 +204,8 @@ static __attribute__((noinline)) void arena_drain_pressure(arena_t *a, unsigned 
     if (freed * 8 >= parked) gap = 0;
     else gap = gap < ARENA_DRAIN_GAP0 ? ARENA_DRAIN_GAP0 : gap >= ARENA_DRAIN_GAPMAX / 2 ? ARENA_DRAIN_GAPMAX : 2 * gap;
     __atomic_store_n(&a->drain_gap, gap, __ATOMIC_RELAXED);
-    __atomic_store_n(&a->grown, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&a->drain_mark, __atomic_load_n(&a->pa.grown, __ATOMIC_RELAXED),
+                     __ATOMIC_RELAXED);
 }
 
 /* The bin's next slab. With pressed non-NULL, when there is no non-full
@@ -222,7 +224,6 @@ static extent_t *bin_next_slab(arena_t *a, bin_t *b, unsigned ind, bool *pressed
             return NULL;
         }
         if (!s) return NULL;
-        __atomic_fetch_add(&a->grown, sz, __ATOMIC_RELAXED);
         extent_slab_init(s, sc_slab[ind].nregs);
         b->nslabs++;
         b->curslabs++;
@@ -424,7 +425,7 @@ void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests, are
         arena_parked_add(a, (ssize_t)((nx - b->nxfer) * size));
         b->nxfer = nx;
         if (i < n) { /* overflow */
-            if (!b->xfer_off && nx) bin_drain_xfer_locked(a, b, ind);
+            if (nx) bin_drain_xfer_locked(a, b, ind); /* (off: the stack is empty) */
             b->xfer_off = true;
             bin_free_regions(a, b, ind, items + i, n - i, items, &j);
         }
@@ -469,7 +470,6 @@ void *arena_malloc_large(arena_t *a, unsigned ind, size_t align, bool zero) {
     }
     if (!e) e = pa_alloc(&a->pa, sc_size[ind], align, zero, false, ind, false);
     if (!e) return NULL;
-    __atomic_fetch_add(&a->grown, sc_size[ind], __ATOMIC_RELAXED);
     arena_relieve_check(a);
     lstats_t *ls = &a->lstats[ind - SC_NSMALL];
     __atomic_fetch_add(&ls->nmalloc, 1, __ATOMIC_RELAXED);

@@ -76,13 +76,12 @@ typedef struct arena_s {
     void **xfer_mem; /* backing for every bin's xfer (from base) */
     size_t parked;   /* bytes of regions on the bins' transfer stacks;
                         relaxed atomic, changed under the bin's lock */
-    /* Pressure drains (arena_fill, arena_malloc_large), relaxed atomics:
-     * bytes of slabs and large blocks taken from the page allocator since
-     * the last drain, and the growth to wait for before the next one
-     * (doubled after a drain that emptied few slabs). */
-    size_t grown, drain_gap;
-    size_t relief_mark; /* pa.grown at the last growth relief (relaxed atomic,
-                           claimed by compare-and-swap) */
+    /* Marks on pa.grown (the resident growth of the page allocator), relaxed
+     * atomics: its value at the last pressure drain (arena_fill,
+     * arena_malloc_large) and at the last growth relief (claimed by
+     * compare-and-swap); and the growth to wait for before the next pressure
+     * drain (doubled after a drain that emptied few slabs). */
+    size_t drain_mark, relief_mark, drain_gap;
 } arena_t;
 
 extern arena_t *arenas[ARENA_MAX];
