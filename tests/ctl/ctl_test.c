@@ -727,11 +727,14 @@ static void test_stats_exact(void) {
  * before the next. Seen through curslabs, nonfull_slabs and resident. */
 #define PARK_N 4096 /* 64 B regions: the class's whole transfer stack (256 KiB) */
 static void *park_v[2 * PARK_N];
+static void set_arena(unsigned a) {
+    REQUIRE(mallctl("thread.arena", NULL, NULL, &a, sizeof(a)) == 0);
+}
 static void park_flush(void) { REQUIRE(mallctl("thread.tcache.flush", NULL, NULL, NULL, 0) == 0); }
 
 static void test_pressure_drain(void) {
     unsigned cur = rd_u("thread.arena"), a = new_arena();
-    REQUIRE(mallctl("thread.arena", NULL, NULL, &a, sizeof(a)) == 0);
+    set_arena(a);
     unsigned j = bin_of(64);
     uint32_t nregs = rd_u32("arenas.bin.%u.nregs", j);
     int lfl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
@@ -792,7 +795,7 @@ static void test_pressure_drain(void) {
     /* 3. A small allocation whose fill waits for a drain counts one fill
      * and one request, and its slab comes from the drained pages. */
     unsigned b = new_arena(), j4 = bin_of(4096);
-    REQUIRE(mallctl("thread.arena", NULL, NULL, &b, sizeof(b)) == 0);
+    set_arena(b);
     for (int i = 0; i < PARK_N; i++) park_v[i] = malloc(64);
     for (int i = 0; i < PARK_N; i++) free(park_v[i]);
     park_flush();
@@ -807,7 +810,7 @@ static void test_pressure_drain(void) {
     CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nrequests", b, j4), 1);
     CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nmalloc", b, j4), 1);
     dallocx(s4, MALLOCX_ARENA(b) | MALLOCX_TCACHE_NONE);
-    REQUIRE(mallctl("thread.arena", NULL, NULL, &cur, sizeof(cur)) == 0);
+    set_arena(cur);
 }
 
 /* A flush that finds a bin's transfer stack full empties the stack into the
@@ -820,7 +823,7 @@ static void *over_v[OVER_N + PARK_N];
 
 static void test_xfer_overflow(void) {
     unsigned cur = rd_u("thread.arena"), a = new_arena();
-    REQUIRE(mallctl("thread.arena", NULL, NULL, &a, sizeof(a)) == 0);
+    set_arena(a);
     unsigned j = bin_of(64);
     uint32_t nregs = rd_u32("arenas.bin.%u.nregs", j);
 
@@ -854,7 +857,7 @@ static void test_xfer_overflow(void) {
     CHECK(rd_z("stats.arenas.%u.bins.%u.curslabs", a, j) >= PARK_N / nregs,
           "a flush that fits was not parked: %zu slabs",
           rd_z("stats.arenas.%u.bins.%u.curslabs", a, j));
-    REQUIRE(mallctl("thread.arena", NULL, NULL, &cur, sizeof(cur)) == 0);
+    set_arena(cur);
 }
 
 /* Growth relief: when an automatic arena's resident set grows by 1 MiB, the
@@ -864,9 +867,6 @@ static void test_xfer_overflow(void) {
  * its pages; explicit arenas neither give nor trigger. Large blocks grow
  * through arena_malloc_large, small ones through slab fills. */
 #define RELIEF_DIRTY ((size_t)4 << 20)
-static void set_arena(unsigned a) {
-    REQUIRE(mallctl("thread.arena", NULL, NULL, &a, sizeof(a)) == 0);
-}
 static void relief_dirty(unsigned a) { /* RELIEF_DIRTY of dirty pages in a */
     set_arena(a);
     void *p = mallocx(RELIEF_DIRTY, MALLOCX_TCACHE_NONE);
