@@ -523,9 +523,10 @@ def median(xs):
 def mann_whitney_p(xs, ys):
     """Two-sided p-value of the Mann-Whitney U test that xs and ys come from the
     same distribution (normal approximation with tie and continuity
-    corrections); None with fewer than 3 values on a side."""
+    corrections); None with fewer than 5 values on a side (with 3, no
+    outcome reaches p < 0.05)."""
     n1, n2 = len(xs), len(ys)
-    if n1 < 3 or n2 < 3:
+    if n1 < 5 or n2 < 5:
         return None
     both = sorted([(v, 0) for v in xs] + [(v, 1) for v in ys])
     n = n1 + n2
@@ -588,8 +589,6 @@ def summarize(rows):
             "threads": ok[0]["threads"],
             "argv": ok[0]["argv"],
             "walls": [float(r["wall_s"]) for r in ok],
-            "wall_min": min(float(r["wall_s"]) for r in ok),
-            "wall_max": max(float(r["wall_s"]) for r in ok),
         }
         for key in ("peak_ratio", "final_ratio", "live_peak", "rss_final", "live_final",
                     "shared_first", "shared_last"):
@@ -1110,10 +1109,8 @@ def bar_section(benches, allocs, stats, ipc_rows):
 
     def signif(b, other):
         """'; ' and whether mosaic's runs differ from other's on b (Mann-Whitney
-        U test on the wall times), or '' with fewer than 5 runs on a side (with
-        3, no outcome reaches p < 0.05)."""
-        xs, ys = stats[(b, "mosaic")]["walls"], stats[(b, other)]["walls"]
-        p = mann_whitney_p(xs, ys) if min(len(xs), len(ys)) >= 5 else None
+        U test on the wall times), or '' with too few runs."""
+        p = mann_whitney_p(stats[(b, "mosaic")]["walls"], stats[(b, other)]["walls"])
         if p is None:
             return ""
         return "; runs differ, p = %.3f" % p if p < 0.05 else "; within noise, p = %.2f" % p
@@ -1237,7 +1234,7 @@ def write_results_md(args, meta, rows, ipc_rows, scal_rows, md_path, chart_rel, 
                  "parentheses the ratio to the fastest allocator on that benchmark (bold = "
                  "fastest). The last row is the geometric mean of each column's ratios.\n")
         L.append(md_ratio_table(benches, allocs, stats, "wall", "s"))
-        spreads = sorted(((st["wall_max"] - st["wall_min"]) / st["wall"], b, a)
+        spreads = sorted(((max(st["walls"]) - min(st["walls"])) / st["wall"], b, a)
                          for (b, a), st in stats.items() if st and st["n"] > 1)
         bg = bg_loads(rows)
         if bg:

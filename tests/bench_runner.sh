@@ -67,11 +67,12 @@ sys.path.insert(0, "bench")
 from run import mann_whitney_p as p
 sep = p([1, 2, 3, 4, 5, 6, 7, 8, 9], [10, 11, 12, 13, 14, 15, 16, 17, 18])
 inter = p([1, 3, 5, 7, 9, 11, 13, 15, 17], [2, 4, 6, 8, 10, 12, 14, 16, 18])
-ties = p([5, 5, 5, 5], [5, 5, 5, 5])
-print("p: separated %.5f, interleaved %.3f, all tied %.2f, too few %s" % (sep, inter, ties, p([1, 2], [3, 4, 5])))
+ties = p([5] * 5, [5] * 5)
+print("p: separated %.5f, interleaved %.3f, all tied %.2f, too few %s" % (sep, inter, ties, p([1, 2, 3, 4], [5, 6, 7, 8, 9])))
 # reference values: U = 0 and U = 36 of 81, z with continuity correction
 ok = abs(sep - 0.000412) < 2e-6 and abs(inter - 0.7239) < 1e-3 and ties == 1.0 \
-     and p([1, 2], [3, 4, 5]) is None and p([3, 1, 2], [9, 8, 7]) == p([1, 2, 3], [7, 8, 9])
+     and p([1, 2, 3, 4], [5, 6, 7, 8, 9]) is None \
+     and p([3, 1, 2, 5, 4], [9, 8, 7, 6, 10]) == p([1, 2, 3, 4, 5], [6, 7, 8, 9, 10])
 sys.exit(0 if ok else 1)
 PY
 
