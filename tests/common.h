@@ -185,34 +185,25 @@ T_UNUSED static double t_now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Resident set size of this process in KiB (VmRSS). */
-T_UNUSED static long t_rss_kib(void)
+/* A "Key: N kB" line of /proc/self/status (key with its colon), or -1. */
+T_UNUSED static long t_status_kib(const char *key)
 {
     FILE *f = fopen("/proc/self/status", "r");
     if (!f)
         return -1;
     char line[256];
     long kb = -1;
+    size_t klen = strlen(key);
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+        if (strncmp(line, key, klen) == 0 && sscanf(line + klen, " %ld kB", &kb) == 1)
             break;
     fclose(f);
     return kb;
 }
 
-T_UNUSED static long t_vmsize_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
-    char line[256];
-    long kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmSize: %ld kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb;
-}
+/* Resident set size and address-space size of this process in KiB. */
+T_UNUSED static long t_rss_kib(void) { return t_status_kib("VmRSS:"); }
+T_UNUSED static long t_vmsize_kib(void) { return t_status_kib("VmSize:"); }
 
 /*
  * Which module provides the process's malloc? Checks that the allocator
