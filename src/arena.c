@@ -175,7 +175,9 @@ static __attribute__((noinline)) void arena_relieve(arena_t *a, size_t bytes) {
 static inline void arena_relieve_check(arena_t *a) {
     size_t g = __atomic_load_n(&a->pa.grown, __ATOMIC_RELAXED);
     size_t m = __atomic_load_n(&a->relief_mark, __ATOMIC_RELAXED);
-    if (likely(g - m < ARENA_RELIEF_STEP) || !arena_is_auto(a)) return;
+    /* Signed: another thread's relief may have moved the mark past the
+     * count read just before it (g < m); that is no growth, not 2^64. */
+    if (likely((ptrdiff_t)(g - m) < (ptrdiff_t)ARENA_RELIEF_STEP) || !arena_is_auto(a)) return;
     if (__atomic_compare_exchange_n(&a->relief_mark, &m, g, false, __ATOMIC_RELAXED,
                                     __ATOMIC_RELAXED))
         arena_relieve(a, g - m);
@@ -189,10 +191,12 @@ static inline void arena_parked_add(arena_t *a, ssize_t bytes) {
  * among resident pages, because other bins park enough regions that
  * draining them may empty slabs (own: bytes parked in the caller's bin). */
 static inline bool arena_parked_elsewhere(arena_t *a, size_t own) {
-    return __atomic_load_n(&a->parked, __ATOMIC_RELAXED) >= own + ARENA_DRAIN_MIN &&
-           __atomic_load_n(&a->pa.grown, __ATOMIC_RELAXED) -
-                   __atomic_load_n(&a->drain_mark, __ATOMIC_RELAXED) >=
-               __atomic_load_n(&a->drain_gap, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&a->parked, __ATOMIC_RELAXED) < own + ARENA_DRAIN_MIN) return false;
+    size_t grown = __atomic_load_n(&a->pa.grown, __ATOMIC_RELAXED);
+    /* Signed, as in arena_relieve_check: a racing drain may set the mark
+     * past the count just read. */
+    ptrdiff_t since = (ptrdiff_t)(grown - __atomic_load_n(&a->drain_mark, __ATOMIC_RELAXED));
+    return since >= (ptrdiff_t)__atomic_load_n(&a->drain_gap, __ATOMIC_RELAXED);
 }
 
 /* Drains the other bins because the arena is about to grow; adapts the gap
@@ -518,7 +522,10 @@ bool arena_ralloc_large(extent_t *e, unsigned ind, bool zero) {
     if (newsize == e->size) return true;
     bool ok = newsize < e->size ? pa_shrink(&a->pa, e, newsize, ind)
                                 : pa_grow(&a->pa, e, newsize, ind, zero);
-    if (ok) lstats_move(a, old, ind);
+    if (ok) {
+        lstats_move(a, old, ind);
+        arena_relieve_check(a);
+    }
     return ok;
 }
 
@@ -527,6 +534,7 @@ bool arena_ralloc_remap(extent_t *e, unsigned ind) {
     unsigned old = e->szind;
     if (!pa_remap(&a->pa, e, sc_size[ind], ind)) return false;
     lstats_move(a, old, ind);
+    arena_relieve_check(a);
     return true;
 }
 

@@ -236,12 +236,17 @@ static extent_t *pa_take_from(pa_t *pa, unsigned state, size_t npages, size_t al
     return e;
 }
 
+/* Resident-set growth: pages taken from retained or new memory (pa lock). */
+static inline void pa_count_growth(pa_t *pa, size_t bytes) {
+    __atomic_store_n(&pa->grown, pa->grown + bytes, __ATOMIC_RELAXED);
+}
+
 static extent_t *pa_take(pa_t *pa, size_t npages, size_t align, bool resident) {
     extent_t *e = pa_take_from(pa, EXT_DIRTY, npages, align);
     if (!e) e = pa_take_from(pa, EXT_MUZZY, npages, align);
     if (!e && !resident) {
         e = pa_take_from(pa, EXT_RETAINED, npages, align);
-        if (e) __atomic_store_n(&pa->grown, pa->grown + e->size, __ATOMIC_RELAXED);
+        if (e) pa_count_growth(pa, e->size);
     }
     return e;
 }
@@ -513,6 +518,7 @@ bool pa_grow(pa_t *pa, extent_t *e, size_t newsize, unsigned szind, bool zero) {
     ext_reg_active(e);
     extent_record_free(pa, r);
     pa->active_pages += need >> OS_PAGE_SHIFT;
+    if (state == EXT_RETAINED) pa_count_growth(pa, need);
     mutex_unlock(&pa->lock);
     if (zero && !rz) memset((void *)end, 0, need);
     return true;
@@ -540,6 +546,7 @@ bool pa_remap(pa_t *pa, extent_t *e, size_t newsize, unsigned szind) {
         e->remapped = true;
         pa->mapped_total += newsize - oldsize;
         pa->active_pages += (newsize - oldsize) >> OS_PAGE_SHIFT;
+        if (newsize > oldsize) pa_count_growth(pa, newsize - oldsize);
     }
     ext_reg_active(e);
     mutex_unlock(&pa->lock);

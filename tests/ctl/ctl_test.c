@@ -865,7 +865,7 @@ static void test_xfer_overflow(void) {
  * pages freed into one arena (a main thread's, say) do not sit resident
  * while the others map more. An arena whose dirty decay is off (-1) keeps
  * its pages; explicit arenas neither give nor trigger. Large blocks grow
- * through arena_malloc_large, small ones through slab fills. */
+ * through arena_malloc_large and realloc, small ones through slab fills. */
 #define RELIEF_DIRTY ((size_t)4 << 20)
 static void relief_dirty(unsigned a) { /* RELIEF_DIRTY of dirty pages in a */
     set_arena(a);
@@ -949,6 +949,26 @@ static void test_growth_relief(void) {
     CHECK(d1 < pages, "the taker's growth purged nothing"); /* from the donor, not e */
     relief_grow(4, 32, MALLOCX_ARENA(e)); /* 8 MiB: 4 MiB more than e's dirty pages */
     CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), d1);
+
+    /* 5. Growth through realloc: a 32 MiB block that cannot grow in place
+     * moves by mremap to the next class, 40 MiB; a donor with 12 MiB dirty
+     * purges 8 MiB. */
+    set_arena(taker);
+    void *big = mallocx((size_t)32 << 20, MALLOCX_TCACHE_NONE);
+    REQUIRE(big);
+    set_arena(donor);
+    void *d = mallocx(3 * RELIEF_DIRTY, MALLOCX_TCACHE_NONE);
+    REQUIRE(d);
+    memset(d, 1, 3 * RELIEF_DIRTY);
+    dallocx(d, MALLOCX_TCACHE_NONE);
+    set_arena(taker);
+    relief_purge_others(n, donor);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), 3 * pages);
+    REQUIRE((big = rallocx(big, (size_t)40 << 20, MALLOCX_TCACHE_NONE)));
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), 3 * pages - 8 * step);
+    dallocx(big, MALLOCX_TCACHE_NONE);
     set_arena(cur);
 }
 
