@@ -208,7 +208,8 @@ static void *api_ralloc(void *p, size_t size, size_t align, bool zero, tcache_t 
             unsigned ni = sc_size2index(usize);
             tcache_t *self = tcache_get();
             if (arena_ralloc_large(ext, ni, zero) ||
-                (usize > oldsize && oldsize >= REMAP_MIN && arena_ralloc_remap(ext, ni))) {
+                (usize > oldsize && oldsize >= REMAP_MIN && align <= OS_PAGE &&
+                 arena_ralloc_remap(ext, ni))) { /* mremap keeps only page alignment */
                 self->direct_alloc_bytes += usize;
                 self->direct_free_bytes += oldsize;
                 return (void *)ext->addr;
@@ -360,7 +361,11 @@ static bool api_flags(int flags, tcache_t **tc, arena_t **arena) {
     else if (t == 1) *tc = NULL;
     else if (!(*tc = tcache_explicit(t - 2))) return false;
     *arena = NULL;
-    if (a && !(*arena = arena_get(a - 1))) return false;
+    /* An automatic arena no thread has used yet is created, as in
+     * jemalloc; a destroyed explicit one stays invalid (NULL). */
+    if (a && !(*arena = a - 1 < arena_narenas_auto ? arena_get_or_create(a - 1, NULL)
+                                                   : arena_get(a - 1)))
+        return false;
     return true;
 }
 
@@ -394,12 +399,13 @@ EXPORT size_t mosaic_xallocx(void *p, size_t size, size_t extra, int flags) {
     size_t align = flags_align(flags);
     if (pm_is_slab(e) || (align > OS_PAGE && ((uintptr_t)p & (align - 1)))) return old;
     extent_t *ext = pm_extent(e);
-    size_t targets[2] = {size + extra < size ? SIZE_MAX : size + extra, size};
+    size_t total = size + extra < size ? SIZE_MAX : size + extra; /* saturated */
+    size_t targets[2] = {total, size};
     for (int i = 0; i < 2; i++) {
         size_t u = api_usize(targets[i], 0);
         if (!u || u <= SC_SMALL_MAX) continue;
         if (u == old) return old;
-        if (u < old && i == 1 && size + extra >= old) return old;
+        if (u < old && i == 1 && total >= old) return old;
         if (arena_ralloc_large(ext, sc_size2index(u), FLAG_ZERO(flags))) {
             if (FLAG_ZERO(flags) && u > old) memset((char *)p + old, 0, u - old);
             return u;

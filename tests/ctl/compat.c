@@ -51,9 +51,38 @@ static void test_allocx_flags(void) {
         CHECK(bad == 0, "rallocx MALLOCX_ZERO size %zu", s * 2);
         dallocx(z, 0);
     }
+    /* rallocx keeps an alignment above the page also where it moves a huge
+     * block (never by mremap, which keeps only page alignment) */
+    const size_t big_al = (size_t)64 << 20;
+    void *h = mallocx((size_t)40 << 20, MALLOCX_ALIGN(big_al));
+    REQUIRE(h);
+    CHECK(((uintptr_t)h & (big_al - 1)) == 0);
+    h = rallocx(h, (size_t)200 << 20, MALLOCX_ALIGN(big_al));
+    REQUIRE(h);
+    CHECK(((uintptr_t)h & (big_al - 1)) == 0, "rallocx to 200 MiB lost 64 MiB alignment: %p", h);
+    dallocx(h, 0);
+    /* xallocx: size + extra beyond SIZE_MAX saturates (no shrink) */
+    void *m = mallocx((size_t)1 << 20, 0);
+    REQUIRE(m);
+    CHECK_EQ_U(xallocx(m, 65536, SIZE_MAX, 0), (size_t)1 << 20);
+    CHECK_EQ_U(sallocx(m, 0), (size_t)1 << 20);
+    dallocx(m, 0);
+    /* MALLOCX_ARENA of every automatic arena, also those no thread has used
+     * yet (created on demand, as in jemalloc) */
+    unsigned a, nauto;
+    size_t sz = sizeof(nauto);
+    REQUIRE(mallctl("arenas.narenas", &nauto, &sz, NULL, 0) == 0);
+    for (unsigned i = 0; i < nauto; i++) {
+        void *b = mallocx(64, MALLOCX_ARENA(i) | MALLOCX_TCACHE_NONE);
+        CHECK(b != NULL, "MALLOCX_ARENA(%u) of %u automatic arenas", i, nauto);
+        if (!b) continue;
+        unsigned w;
+        sz = sizeof(w);
+        CHECK(mallctl("arenas.lookup", &w, &sz, &b, sizeof(b)) == 0 && w == i, "arena %u", i);
+        dallocx(b, MALLOCX_TCACHE_NONE);
+    }
     /* explicit arena, no tcache, explicit tcache */
-    unsigned a;
-    size_t sz = sizeof(a);
+    sz = sizeof(a);
     REQUIRE(mallctl("arenas.create", &a, &sz, NULL, 0) == 0);
     unsigned tc;
     sz = sizeof(tc);
