@@ -252,6 +252,13 @@ uint64_t tcache_deallocated(const tcache_t *tc) {
 }
 
 /* ---- explicit caches (tcache.create / MALLOCX_TCACHE) ---- */
+/* Slots are claimed (state leaves TC_EXITED) and released under tc_lock. */
+static void tcache_explicit_release(tcache_t *tc) {
+    mutex_lock(&tc_lock);
+    tc->state = TC_EXITED;
+    mutex_unlock(&tc_lock);
+}
+
 tcache_t *tcache_create_explicit(unsigned *ind) {
     tcache_t *tc = NULL;
     mutex_lock(&tc_lock);
@@ -261,14 +268,16 @@ tcache_t *tcache_create_explicit(unsigned *ind) {
     if (i < TC_EXPLICIT_MAX) {
         tc = tc_explicit[i];
         if (!tc) tc = base_alloc(sizeof(tcache_t), 64);
-        if (tc) tc_explicit[i] = tc;
+        if (tc) { /* claimed before the lock is dropped: no other creator takes it */
+            memset(tc, 0, sizeof(*tc));
+            tc->state = TC_BYPASS;
+            __atomic_store_n(&tc_explicit[i], tc, __ATOMIC_RELEASE);
+        }
     }
     mutex_unlock(&tc_lock);
     if (!tc) return NULL;
-    memset(tc, 0, sizeof(*tc));
-    tc->state = TC_BYPASS;
     if (!tcache_stacks_attach(tc)) {
-        tc->state = TC_EXITED;
+        tcache_explicit_release(tc);
         return NULL;
     }
     *ind = i;
@@ -286,7 +295,7 @@ bool tcache_destroy_explicit(unsigned ind) {
     if (!tc) return false;
     tcache_flush(tc);
     tcache_stacks_detach(tc);
-    tc->state = TC_EXITED;
+    tcache_explicit_release(tc);
     return true;
 }
 

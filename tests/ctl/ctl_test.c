@@ -518,6 +518,38 @@ static void test_tcache_explicit(void) {
     CHECK_EQ_U(big, 5);
 }
 
+/* tcache.create from several threads at once: each index is handed to one
+ * creator at a time (holder[] is claimed with a CAS until destroy). */
+#define TC_RACE_ITERS 40000
+static int tc_race_holder[1024];
+static int tc_race_dup;
+static void *tc_race_worker(void *arg) {
+    int me = (int)(intptr_t)arg;
+    for (int i = 0; i < TC_RACE_ITERS && !__atomic_load_n(&tc_race_dup, __ATOMIC_RELAXED); i++) {
+        unsigned ind;
+        size_t len = sizeof(ind);
+        if (mallctl("tcache.create", &ind, &len, NULL, 0) != 0) continue;
+        int none = 0;
+        if (ind >= 1024 || !__atomic_compare_exchange_n(&tc_race_holder[ind], &none, me, false,
+                                                        __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+            __atomic_store_n(&tc_race_dup, ind + 1, __ATOMIC_RELAXED);
+            break;
+        }
+        void *p = mallocx(64, MALLOCX_TCACHE(ind));
+        if (p) dallocx(p, MALLOCX_TCACHE(ind));
+        __atomic_store_n(&tc_race_holder[ind], 0, __ATOMIC_SEQ_CST);
+        mallctl("tcache.destroy", NULL, NULL, &ind, sizeof(ind));
+    }
+    return NULL;
+}
+
+static void test_tcache_create_race(void) {
+    pthread_t t[3];
+    for (intptr_t i = 0; i < 3; i++) REQUIRE(pthread_create(&t[i], NULL, tc_race_worker, (void *)(i + 1)) == 0);
+    for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
+    CHECK(tc_race_dup == 0, "tcache index %d handed to two creators at once", tc_race_dup - 1);
+}
+
 /* ---- arena.<i>.* ---- */
 static void test_arena_initialized(void) {
     CHECK(rd_b("arena.0.initialized") == true);
@@ -1370,6 +1402,7 @@ static const tcase_t tests[] = {
     {"thread_deallocated_bulk", test_thread_deallocated_bulk},
     {"thread_tcache", test_thread_tcache},
     {"tcache_explicit", test_tcache_explicit},
+    {"tcache_create_race", test_tcache_create_race},
     {"arena_initialized", test_arena_initialized},
     {"arena_purge_decay", test_arena_purge_decay},
     {"arena_decay_ms", test_arena_decay_ms},
