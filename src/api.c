@@ -147,13 +147,17 @@ static void api_dalloc(void *p, uintptr_t e, tcache_t *tc) {
     }
     if (tc) { /* explicit cache: no ownership check */
         if (tcache_free_fast_ind(tc, p, (size_t)pm_szind1(e) - 1)) return;
+        int err = errno; /* see api_free_slow */
         tcache_free_slow(tc, p, e);
+        errno = err;
         return;
     }
     unsigned s1 = pm_szind1(e);
     if (!s1) arena_bad_free(p, e, "free");
     tcache_get()->direct_free_bytes += sc_size[s1 - 1];
+    int err = errno;
     arena_dalloc(p, e);
+    errno = err;
 }
 
 static NOINLINE void *api_malloc_slow(size_t size) {
@@ -179,7 +183,11 @@ static NOINLINE void api_free_slow(void *p, uintptr_t e) {
     }
     if (!p) return;
     if (!api_ready()) arena_bad_free(p, e, "free");
+    /* free keeps errno (glibc does, POSIX 2024 requires it): what a free can
+     * set off below (purges, unmaps, a user's extent hooks) may change it. */
+    int err = errno;
     tcache_free_slow(tcache_get(), p, e);
+    errno = err;
 }
 
 static NOINLINE void *api_calloc_slow(size_t total) {
@@ -313,12 +321,13 @@ EXPORT size_t mosaic_malloc_usable_size(void *p) {
     return s1 ? sc_size[s1 - 1] : 0;
 }
 
-/* Sized free: the class comes from the size, no pagemap lookup on the
- * cached path. The size must be one the block could have been asked with. */
+/* Sized free is free: the pagemap lookup it could skip is what tells
+ * whether the block belongs to the thread's arena, and a block of another
+ * arena must never be handed out again by this thread's cache (memory goes
+ * back to its own arena; an explicit arena's may be memory plain malloc
+ * must not return). The size is not checked against the block's class. */
 static inline void api_sized_free(void *p, size_t size, size_t align) {
-    if (likely(align <= SC_QUANTUM && size <= SC_LOOKUP_MAX && p)) {
-        if (likely(tcache_free_sized(&tc_tls, p, sc_lookup[(size + 15) >> 4]))) return;
-    }
+    (void)size;
     (void)align;
     mosaic_free(p);
 }

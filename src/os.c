@@ -13,11 +13,21 @@
 #define MADV_FREE 8
 #endif
 
-static bool os_madv_free_ok = true;
+static bool os_madv_free_ok; /* set once by os_init */
 
 bool os_init(void) {
     long ps = sysconf(_SC_PAGESIZE);
-    return ps == (long)OS_PAGE;
+    if (ps != (long)OS_PAGE) return false;
+    /* MADV_FREE (Linux 4.5) is known at start, on a scratch page: a later
+     * EINVAL (locked pages) must not switch it off for good. */
+    int e = errno;
+    void *p = mmap(NULL, OS_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p != MAP_FAILED) {
+        os_madv_free_ok = madvise(p, OS_PAGE, MADV_FREE) == 0;
+        munmap(p, OS_PAGE);
+    }
+    errno = e;
+    return true;
 }
 
 void *os_map(size_t size, size_t align) {
@@ -43,27 +53,37 @@ void *os_map(size_t size, size_t align) {
     return (void *)al;
 }
 
-void os_unmap(void *addr, size_t size) { munmap(addr, size); }
+/* The calls below keep errno: they run inside free() and realloc(). */
+void os_unmap(void *addr, size_t size) {
+    int e = errno;
+    munmap(addr, size);
+    errno = e;
+}
+
+/* madvise keeping errno; true on failure. */
+static bool os_madvise(void *addr, size_t size, int advice) {
+    int e = errno;
+    bool failed = madvise(addr, size, advice) != 0;
+    errno = e;
+    return failed;
+}
 
 bool os_purge_lazy(void *addr, size_t size) {
-    if (os_madv_free_ok) {
-        if (madvise(addr, size, MADV_FREE) == 0) return false;
-        if (errno == EINVAL) os_madv_free_ok = false;
-    }
-    return madvise(addr, size, MADV_DONTNEED) != 0;
+    if (os_madv_free_ok && !os_madvise(addr, size, MADV_FREE)) return false;
+    return os_madvise(addr, size, MADV_DONTNEED);
 }
 
-bool os_purge_forced(void *addr, size_t size) {
-    return madvise(addr, size, MADV_DONTNEED) != 0;
-}
+bool os_purge_forced(void *addr, size_t size) { return os_madvise(addr, size, MADV_DONTNEED); }
 
 void *os_remap(void *addr, size_t oldsize, size_t newsize) {
+    int e = errno;
     void *p = mremap(addr, oldsize, newsize, MREMAP_MAYMOVE);
+    errno = e;
     return p == MAP_FAILED ? NULL : p;
 }
 
 void os_hugepage(void *addr, size_t size, bool on) {
-    madvise(addr, size, on ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+    os_madvise(addr, size, on ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 }
 
 unsigned os_ncpus(void) {

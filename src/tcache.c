@@ -116,10 +116,8 @@ static void tcache_bin_flush(tcache_t *tc, unsigned ind, unsigned n) {
     uint32_t nc = tcache_ncached(tc, ind);
     if (n > nc) n = nc;
     if (ind < SC_NSMALL) {
-        bool trusted = tc->is_tls && !tc->unchecked[ind] &&
-                       !__atomic_load_n(&arena_tags_alias, __ATOMIC_RELAXED);
+        bool trusted = tc->is_tls && !__atomic_load_n(&arena_tags_alias, __ATOMIC_RELAXED);
         arena_flush(ind, low, n, tc->nalloc[ind] - tc->merged[ind], trusted ? tc->arena : NULL);
-        if (n == nc) tc->unchecked[ind] = 0;
         tc->merged[ind] = tc->nalloc[ind];
     } else {
         for (unsigned i = 0; i < n; i++) {
@@ -171,7 +169,6 @@ void *tcache_alloc_slow(tcache_t *tc, unsigned ind) {
         tc->gc_filled[ind] = 1;
         if (!n) return NULL;
         tc->nfilled[ind] += n;
-        tc->unchecked[ind] = 0; /* it was empty */
         tc->top[ind] = low + n - 1;
         tc->nalloc[ind]++;
         void *p = low[n - 1];
@@ -189,7 +186,12 @@ void tcache_free_slow(tcache_t *tc, void *p, uintptr_t e) {
     if (!s1) arena_bad_free(p, e, "free");
     unsigned ind = s1 - 1;
     if (tc->state == TC_ACTIVE && ind < TC_NBINS && tc->high[ind] != tc->low[ind]) {
-        if (ind < SC_NSMALL && tc->arena && pm_tag(e) != tc->tag) {
+        if (tc->arena && pm_tag(e) != tc->tag) {
+            if (ind >= SC_NSMALL) { /* a large block of another arena: home at once */
+                tc->direct_free_bytes += sc_size[ind];
+                arena_dalloc(p, e);
+                return;
+            }
             /* Another arena's block: batched home, never reused here. */
             rbin_t *r = &tc->remote[ind];
             if (r->n >= r->max) {

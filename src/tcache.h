@@ -55,9 +55,6 @@ typedef struct tcache_s {
     uint64_t nremote[TC_NBINS];  /* frees of other arenas' blocks (remote stacks) */
     uint64_t direct_alloc_bytes, direct_free_bytes; /* blocks not via a bin */
     uint64_t merged[TC_NBINS]; /* nalloc already reported to the arena */
-    /* Bin i may hold blocks pushed without the ownership check (sized
-     * free): its flush checks each block's arena. Cleared when it empties. */
-    uint8_t unchecked[TC_NBINS];
     uint8_t gc_filled[TC_NBINS];
     rbin_t remote[SC_NSMALL]; /* small blocks owned by other arenas */
     void *stack_mem;
@@ -103,8 +100,7 @@ static inline void *tcache_alloc_fast(tcache_t *tc, unsigned ind) {
 }
 
 /* Push p onto bin ind if there is room (any out-of-range ind: false).
- * Used directly by explicit caches, which skip the ownership check (as
- * does sized free, through tcache_free_sized). */
+ * Used directly by explicit caches, which skip the ownership check. */
 static inline bool tcache_free_fast_ind(tcache_t *tc, void *p, size_t ind) {
     if (likely(ind < TC_NBINS)) {
         void **t = tc->top[ind];
@@ -113,16 +109,6 @@ static inline bool tcache_free_fast_ind(tcache_t *tc, void *p, size_t ind) {
             tc->top[ind] = t + 1;
             return true;
         }
-    }
-    return false;
-}
-
-/* Sized free: the class from the size, no pagemap lookup, so no
- * ownership check either: the bin's next flush checks. */
-static inline bool tcache_free_sized(tcache_t *tc, void *p, size_t ind) {
-    if (likely(tcache_free_fast_ind(tc, p, ind))) {
-        tc->unchecked[ind] = 1;
-        return true;
     }
     return false;
 }

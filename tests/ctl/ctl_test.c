@@ -13,6 +13,7 @@
 #include "stats.h"
 
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -1004,6 +1005,65 @@ static void test_growth_relief(void) {
     set_arena(cur);
 }
 
+/* free keeps errno also when the purge it sets off fails: the pages of a
+ * block freed into an arena with dirty_decay_ms 0 are purged at once, and
+ * madvise fails (EINVAL) on locked pages. */
+static void test_free_keeps_errno(void) {
+    unsigned a = new_arena();
+    ssize_t zero = 0;
+    REQUIRE(ctl(NULL, NULL, &zero, sizeof(zero), "arena.%u.dirty_decay_ms", a) == 0);
+    const size_t sz = 16384; /* large (a page run of its own), within a 64 KiB memlock limit */
+    char *p = mallocx(sz, MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE);
+    REQUIRE(p);
+    memset(p, 1, sz);
+    REQUIRE(mlock(p, sz) == 0, "mlock: %s", strerror(errno));
+    uint64_t npurge0 = (epoch(), rd_u64("stats.arenas.%u.npurge", a));
+    errno = 4321;
+    dallocx(p, MALLOCX_TCACHE_NONE);
+    CHECK(errno == 4321, "dallocx changed errno to %d", errno);
+    epoch();
+    CHECK(rd_u64("stats.arenas.%u.npurge", a) == npurge0 + 1 ||
+              rd_z("stats.arenas.%u.pdirty", a) > 0,
+          "the free set off no purge");
+    munlock(p, sz);
+    p = mallocx(sz, MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE);
+    REQUIRE(p);
+    REQUIRE(mlock(p, sz) == 0);
+    errno = 4321;
+    free(p); /* through the thread cache's slow path (another arena's block) */
+    CHECK(errno == 4321, "free changed errno to %d", errno);
+    munlock(p, sz);
+}
+
+static unsigned arena_of_block(void *p) {
+    unsigned where = ~0u;
+    size_t sz = sizeof(where);
+    CHECK(mallctl("arenas.lookup", &where, &sz, &p, sizeof(p)) == 0);
+    return where;
+}
+
+/* A block of another arena freed by this thread goes home: the thread's
+ * next allocation of that size never hands it out (small and cached-large
+ * sizes; plain and sized free). */
+static void test_foreign_not_reused(void) {
+    unsigned a = new_arena(), own = rd_u("thread.arena");
+    REQUIRE(a != own);
+    const size_t sizes[] = {64, 20000}; /* small; large within tcache_max */
+    for (int k = 0; k < 2; k++) {
+        for (int sized = 0; sized < 2; sized++) {
+            void *p = mallocx(sizes[k], MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE);
+            REQUIRE(p);
+            if (sized) sdallocx(p, sizes[k], 0);
+            else free(p);
+            void *q = malloc(sizes[k]);
+            REQUIRE(q);
+            CHECK(arena_of_block(q) == own, "%s of a %zu B block of arena %u: malloc returned a block of arena %u",
+                  sized ? "sdallocx" : "free", sizes[k], a, arena_of_block(q));
+            free(q);
+        }
+    }
+}
+
 /* Global totals and MALLCTL_ARENAS_ALL are the sums of the arenas. */
 static void test_stats_merged(void) {
     unsigned a = new_arena(), b = new_arena();
@@ -1409,6 +1469,8 @@ static const tcase_t tests[] = {
     {"decay_age", test_decay_age},
     {"stats_exact", test_stats_exact},
     {"stats_merged_all", test_stats_merged},
+    {"free_keeps_errno", test_free_keeps_errno},
+    {"foreign_not_reused", test_foreign_not_reused},
     {"pressure_drain", test_pressure_drain},
     {"xfer_overflow", test_xfer_overflow},
     {"growth_relief", test_growth_relief},
