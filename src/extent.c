@@ -251,33 +251,36 @@ static extent_t *pa_take(pa_t *pa, size_t npages, size_t align, bool resident) {
     return e;
 }
 
-/* Maps a new chunk from the hooks into the free sets. */
-static bool pa_map_new(pa_t *pa, size_t size, size_t align) {
+/* Maps a new chunk from the hooks into the free sets: PA_MAP_OK, or
+ * PA_MAP_FAILED (the hooks or the metadata failed: giving memory back may
+ * help), or PA_MAP_IMPOSSIBLE (no chunk can hold the request). */
+enum { PA_MAP_IMPOSSIBLE = -1, PA_MAP_FAILED = 0, PA_MAP_OK = 1 };
+static int pa_map_new(pa_t *pa, size_t size, size_t align) {
     extent_hooks_t *h = __atomic_load_n(&pa->hooks, __ATOMIC_ACQUIRE);
     bool dflt = hooks_is_default(h);
     /* The free-set search (eset_find) looks for size + align - page in the
      * page class that surely holds it: the chunk must reach that class. */
     size_t want = (size + (align > OS_PAGE ? align - OS_PAGE : 0)) >> OS_PAGE_SHIFT;
     size_t need = sc_psz_pages(sc_psz_ceil(want)) << OS_PAGE_SHIFT;
-    if (need < (want << OS_PAGE_SHIFT)) return false; /* beyond the largest class */
+    if (need < (want << OS_PAGE_SHIFT)) return PA_MAP_IMPOSSIBLE; /* beyond the largest class */
     size_t chunk = dflt ? ALIGN_UP(need, PA_CHUNK) : need;
-    if (chunk < size) return false;
+    if (chunk < size) return PA_MAP_IMPOSSIBLE;
     size_t chunk_align = dflt ? (align > PA_CHUNK ? align : PA_CHUNK) : OS_PAGE;
     bool zero;
     void *p = hooks_alloc(h, chunk, chunk_align, &zero, pa->ind);
-    if (!p) return false;
+    if (!p) return PA_MAP_FAILED;
     extent_t *e = pagemap_prepare((uintptr_t)p, chunk) ? extent_record_new(pa) : NULL;
     if (!e) {
         if (dflt) os_unmap(p, chunk);
         else hooks_dalloc(h, p, chunk, pa->ind);
-        return false;
+        return PA_MAP_FAILED;
     }
     e->addr = (uintptr_t)p;
     e->size = chunk;
     e->zeroed = zero;
     pa->mapped_total += chunk;
     pa_insert(pa, e, zero ? EXT_RETAINED : EXT_DIRTY, os_now_ns());
-    return true;
+    return PA_MAP_OK;
 }
 
 /* Hands every retained (purged) extent's range back: unmapped for the
@@ -412,12 +415,15 @@ extent_t *pa_alloc(pa_t *pa, size_t size, size_t align, bool zero, bool slab, un
     mutex_lock(&pa->lock);
     extent_t *e = pa_take(pa, npages, align, resident);
     if (!e && !resident) {
-        if (pa_map_new(pa, size, align)) e = pa_take(pa, npages, align, false);
-        if (!e) {
-            /* Out of address space? Give back what is purged and try once more. */
+        int m = pa_map_new(pa, size, align);
+        if (m == PA_MAP_OK) e = pa_take(pa, npages, align, false);
+        if (!e && m != PA_MAP_IMPOSSIBLE) {
+            /* Out of address space? Give back what is purged and try once
+             * more (not for a request no chunk can hold: it would empty the
+             * arena for nothing). */
             pa_decay_locked(pa, os_now_ns(), true);
             pa_release_retained(pa, false);
-            if (pa_map_new(pa, size, align)) e = pa_take(pa, npages, align, false);
+            if (pa_map_new(pa, size, align) == PA_MAP_OK) e = pa_take(pa, npages, align, false);
         }
     }
     if (!e) {

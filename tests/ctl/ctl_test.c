@@ -1035,6 +1035,26 @@ static void test_free_keeps_errno(void) {
     munlock(p, sz);
 }
 
+/* A request no chunk can hold fails (ENOMEM) without touching the arena's
+ * pages: no purge of its dirty pages, no release of its retained ones. */
+static void test_impossible_keeps_pages(void) {
+    unsigned a = new_arena();
+    int fl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
+    void *p = mallocx((size_t)4 << 20, fl);
+    REQUIRE(p);
+    memset(p, 1, (size_t)4 << 20);
+    dallocx(p, MALLOCX_TCACHE_NONE);
+    epoch();
+    size_t dirty = rd_z("stats.arenas.%u.pdirty", a), mapped = rd_z("stats.arenas.%u.mapped", a);
+    REQUIRE(dirty >= 1024);
+    errno = 0;
+    CHECK(mallocx((size_t)1 << 50, fl) == NULL);
+    CHECK(errno == ENOMEM, "errno %d", errno);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), dirty);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.mapped", a), mapped);
+}
+
 static unsigned arena_of_block(void *p) {
     unsigned where = ~0u;
     size_t sz = sizeof(where);
@@ -1471,6 +1491,7 @@ static const tcase_t tests[] = {
     {"stats_merged_all", test_stats_merged},
     {"free_keeps_errno", test_free_keeps_errno},
     {"foreign_not_reused", test_foreign_not_reused},
+    {"impossible_keeps_pages", test_impossible_keeps_pages},
     {"pressure_drain", test_pressure_drain},
     {"xfer_overflow", test_xfer_overflow},
     {"growth_relief", test_growth_relief},
