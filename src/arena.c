@@ -16,6 +16,9 @@ static mutex_t arenas_lock = MUTEX_INITIALIZER; /* creation and choice */
 /* Destroyed arenas (arenas_lock): their records, kept for reuse at the same
  * index, and the indices arena_create hands out again, oldest first. */
 static arena_t *arena_retired[ARENA_MAX];
+/* Transfer-stack backing of destroyed arenas whose record could not be
+ * retired (arenas_lock): a list linked through each block's first word. */
+static void **arena_xfer_spare;
 static unsigned arena_free_ind[ARENA_MAX], arena_nfree;
 
 static arena_t *arena_new(unsigned ind, extent_hooks_t *hooks) {
@@ -31,6 +34,10 @@ static arena_t *arena_new(unsigned ind, extent_hooks_t *hooks) {
         a = base_alloc(sizeof(arena_t), 64);
     }
     if (!a) return NULL;
+    if (!xm && arena_xfer_spare) {
+        xm = arena_xfer_spare;
+        arena_xfer_spare = *(void ***)xm;
+    }
     if (!xm) {
         size_t total = 0;
         for (unsigned i = 0; i < SC_NSMALL; i++) total += ARENA_XFER_CAP(sc_size[i]);
@@ -574,7 +581,13 @@ void arena_destroy(arena_t *a) {
     __atomic_store_n(&arenas[ind], NULL, __ATOMIC_RELEASE);
     /* Reuse the record only if the hooks took every page back: records of
      * pages they kept would otherwise look like the new arena's. */
-    if (a->pa.mapped_total == 0) arena_retired[ind] = a;
+    if (a->pa.mapped_total == 0) {
+        arena_retired[ind] = a;
+    } else { /* the record stays with the kept pages; its stacks' memory need not */
+        *(void ***)a->xfer_mem = arena_xfer_spare;
+        arena_xfer_spare = a->xfer_mem;
+        a->xfer_mem = NULL;
+    }
     arena_free_ind[arena_nfree++] = ind;
     mutex_unlock(&arenas_lock);
 }
