@@ -13,13 +13,24 @@ static void out_c(out_t *o, char c) {
     o->len++;
 }
 
-static void out_pad(out_t *o, const char *s, size_t n, int width, bool left) {
-    size_t w = width > 0 ? (size_t)width : 0;
-    if (!left)
-        for (size_t i = n; i < w; i++) out_c(o, ' ');
-    for (size_t i = 0; i < n; i++) out_c(o, s[i]);
+/* s[0..n) in a field of width; zero pads numbers on the left, after
+ * their sign or 0x prefix (the first `prefix` characters of s). */
+static void out_field(out_t *o, const char *s, size_t n, int width, bool left, bool zero,
+                      size_t prefix) {
+    size_t w = width > 0 ? (size_t)width : 0, i = 0;
+    if (!left && !zero)
+        for (size_t k = n; k < w; k++) out_c(o, ' ');
+    if (!left && zero) {
+        for (; i < prefix; i++) out_c(o, s[i]);
+        for (size_t k = n; k < w; k++) out_c(o, '0');
+    }
+    for (; i < n; i++) out_c(o, s[i]);
     if (left)
-        for (size_t i = n; i < w; i++) out_c(o, ' ');
+        for (size_t k = n; k < w; k++) out_c(o, ' ');
+}
+
+static void out_pad(out_t *o, const char *s, size_t n, int width, bool left) {
+    out_field(o, s, n, width, left, false, 0);
 }
 
 static size_t u2s(char *tmp, uint64_t v, unsigned base) {
@@ -42,10 +53,11 @@ size_t fmt_vsnprintf(char *buf, size_t size, const char *f, va_list ap) {
             continue;
         }
         f++;
-        bool left = false;
-        if (*f == '-') {
-            left = true;
-            f++;
+        bool left = false, zero = false;
+        for (;; f++) {
+            if (*f == '-') left = true;
+            else if (*f == '0') zero = true;
+            else break;
         }
         int width = 0;
         while (*f >= '0' && *f <= '9') width = width * 10 + (*f++ - '0');
@@ -75,8 +87,8 @@ size_t fmt_vsnprintf(char *buf, size_t size, const char *f, va_list ap) {
         case 's': {
             const char *s = va_arg(ap, const char *);
             if (!s) s = "(null)";
-            size_t sl = strlen(s);
-            if (prec >= 0 && (size_t)prec < sl) sl = (size_t)prec;
+            /* with a precision, no byte past it is read (may be unterminated) */
+            size_t sl = prec >= 0 ? strnlen(s, (size_t)prec) : strlen(s);
             out_pad(&o, s, sl, width, left);
             break;
         }
@@ -91,7 +103,7 @@ size_t fmt_vsnprintf(char *buf, size_t size, const char *f, va_list ap) {
             n = 0;
             if (v < 0) tmp[n++] = '-';
             n += u2s(tmp + n, u, 10);
-            out_pad(&o, tmp, n, width, left);
+            out_field(&o, tmp, n, width, left, zero, v < 0);
             break;
         }
         case 'u':
@@ -100,7 +112,7 @@ size_t fmt_vsnprintf(char *buf, size_t size, const char *f, va_list ap) {
                          : lng  ? va_arg(ap, unsigned long)
                                 : va_arg(ap, unsigned);
             n = u2s(tmp, v, *f == 'x' ? 16 : 10);
-            out_pad(&o, tmp, n, width, left);
+            out_field(&o, tmp, n, width, left, zero, 0);
             break;
         }
         case 'p': {
@@ -108,7 +120,7 @@ size_t fmt_vsnprintf(char *buf, size_t size, const char *f, va_list ap) {
             tmp[0] = '0';
             tmp[1] = 'x';
             n = 2 + u2s(tmp + 2, v, 16);
-            out_pad(&o, tmp, n, width, left);
+            out_field(&o, tmp, n, width, left, zero, 2);
             break;
         }
         case '%':

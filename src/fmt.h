@@ -1,7 +1,9 @@
 /*
  * fmt -- a small snprintf that never allocates, for messages printed from
  * inside the allocator (errors, statistics). Supports %s %c %d %i %u %x %p %%
- * with the l, ll, z length modifiers and a field width ("%-12s", "%8zu").
+ * with the l, ll, z length modifiers, the - and 0 flags, a field width
+ * ("%-12s", "%8zu", "%04x") and a string precision ("%.*s", which reads no
+ * byte past it).
  * No shared state.
  */
 #ifndef MOSAIC_FMT_H

@@ -55,6 +55,7 @@ TESTS=$(cat <<EOF
 edge[glibc]|120|$T/edge_glibc|0|$T/edge_glibc
 edge[mosaic]|120|$T/edge_mosaic|0|$T/edge_mosaic
 sizeclass-unit|60|$T/sizeclass_unit|0|$T/sizeclass_unit
+fmt-unit|60|$T/fmt_unit|0|$T/fmt_unit
 edge[linked]|120|$T/edge_linked|0|$T/edge_linked
 edge[static]|120|$T/edge_static|0|$T/edge_static
 edge[preload]|120|$RUN|0|MOSAIC_TEST_EXPECT=mosaic $RUN $T/edge_glibc

@@ -35,7 +35,7 @@ T_BINS   := $(foreach p,$(T_PROGS),$(T_DIR)/$(p)_glibc $(T_DIR)/$(p)_mosaic $(T_
             $(foreach p,edge align random threads init,$(T_DIR)/$(p)_static) \
             $(foreach p,random threads,$(T_DIR)/$(p)_tsan) \
             $(foreach m,mosaic linked static,$(T_DIR)/badfree_$(m)) \
-            $(T_DIR)/libprobe.so $(T_DIR)/sizeclass_unit
+            $(T_DIR)/libprobe.so $(T_DIR)/sizeclass_unit $(T_DIR)/fmt_unit
 
 .PHONY: test test-build stress stress20
 
@@ -76,6 +76,10 @@ $(T_DIR)/%_tsan: tests/%.c $(T_DEPS) $(T_TSAN_LIB) | $(T_DIR)
 $(T_DIR)/%_asan: tests/%.c $(T_DEPS) $(BUILD)/libmosaic_prefixed.a | $(T_DIR)
 	$(T_CC) $(T_SAN_FLAGS) -fsanitize=address -DT_PREFIX $< -o $@ \
 	  $(BUILD)/libmosaic_prefixed.a -lpthread -ldl
+
+# Unit test of the allocator's snprintf against the C library's.
+$(T_DIR)/fmt_unit: tests/fmt_unit.c src/fmt.c src/fmt.h src/os.c src/os.h | $(T_DIR)
+	$(T_CC) $(T_CFLAGS) -Isrc tests/fmt_unit.c src/fmt.c src/os.c -o $@
 
 # Unit test of the size-class arithmetic, built from the module's source.
 $(T_DIR)/sizeclass_unit: tests/sizeclass_unit.c src/sizeclass.c src/sizeclass.h src/os.h | $(T_DIR)
