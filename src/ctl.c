@@ -257,7 +257,9 @@ static int h_thread_tcache_enabled(CTL_ARGS) {
 static int h_thread_tcache_flush(CTL_ARGS) {
     (void)leaf, (void)mib, (void)miblen;
     NEITHER();
-    tcache_flush(tcache_get());
+    tcache_t *tc = tcache_get();
+    if (tc->state != TC_ACTIVE) return EFAULT; /* no cache (disabled, exited): as jemalloc */
+    tcache_flush(tc);
     return 0;
 }
 
@@ -489,7 +491,8 @@ static int h_arenas_lookup(CTL_ARGS) {
     (void)leaf, (void)mib, (void)miblen;
     void *p = NULL;
     WRITE(p, void *);
-    uintptr_t v = p ? pagemap_lookup(p) : 0;
+    /* the pagemap reads address bits 12..47: higher bits would alias */
+    uintptr_t v = p && !((uintptr_t)p >> 48) ? pagemap_lookup(p) : 0;
     if (!v || !pm_szind1(v)) return EINVAL;
     extent_t *e = pm_extent(v);
     if (!pm_is_slab(v) && (uintptr_t)p != e->addr) return EINVAL;
@@ -790,6 +793,7 @@ static int ctl_lookup(const char *name, size_t *mib, size_t *depth, const ctl_no
         n = c;
         d++;
         if (!dot) break;
+        if (n->leaf >= 0) return ENOENT; /* text after a leaf ("version.x"), whatever *depth */
         s = dot + 1;
     }
     if (n->leaf < 0) return ENOENT; /* the name ends inside the tree */

@@ -65,7 +65,8 @@ static inline const char *ctl_type_name(ctl_type_t t) {
       "Whether the calling thread's cache is on (default: opt.tcache). Turning it off flushes "   \
       "it.")                                                                                       \
     X("thread.tcache.flush", CT_VOID, "--", h_thread_tcache_flush, 0,                              \
-      "Returns every block in the calling thread's cache to its arena.")                          \
+      "Returns every block in the calling thread's cache to its arena. EFAULT when the thread "    \
+      "has no cache (thread.tcache.enabled false, or opt.tcache false).")                         \
     X("thread.idle", CT_VOID, "--", h_thread_idle, 0,                                              \
       "Hint that the thread will be idle: flushes its cache and runs its arena's decay.")         \
     /* ---- explicit thread caches ---- */                                                         \

@@ -206,6 +206,10 @@ void stats_merge_destroyed(arena_t *a) {
     if (d) {
         if (!stats_any_destroyed) stats_merged_header(d);
         stats_arena_read(a, &stats_scratch, NULL);
+        /* As jemalloc: memory counts of a destroyed arena are not kept (its
+         * pages went back to the hooks); event counts are. */
+        stats_scratch.mapped = stats_scratch.retained = stats_scratch.base = 0;
+        stats_scratch.resident = 0;
         stats_arena_merge(d, &stats_scratch);
         stats_any_destroyed = true;
     }

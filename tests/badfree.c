@@ -107,9 +107,15 @@ static void tcache_off(void)
           "mallctl thread.tcache.enabled");
 }
 
+/* Flushes the thread's cache; without one (opt.tcache false, or turned
+ * off) there is nothing to flush and the call says EFAULT, as jemalloc's. */
 static void tcache_flush(void)
 {
-    SETUP(M(mallctl)("thread.tcache.flush", NULL, NULL, NULL, 0) == 0,
+    bool on = false;
+    size_t sz = sizeof on;
+    SETUP(M(mallctl)("thread.tcache.enabled", &on, &sz, NULL, 0) == 0,
+          "mallctl thread.tcache.enabled");
+    SETUP(M(mallctl)("thread.tcache.flush", NULL, NULL, NULL, 0) == (on ? 0 : EFAULT),
           "mallctl thread.tcache.flush");
 }
 

@@ -459,6 +459,8 @@ static void test_thread_tcache(void) {
     epoch();
     CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 6);
     for (int i = 1; i < 7; i++) free(p[i]);
+    /* no cache to flush: EFAULT, as jemalloc */
+    CHECK(mallctl("thread.tcache.flush", NULL, NULL, NULL, 0) == EFAULT);
     bool on = true;
     CHECK(mallctl("thread.tcache.enabled", NULL, NULL, &on, sizeof(on)) == 0);
     CHECK(rd_b("thread.tcache.enabled") == true);
@@ -1211,6 +1213,10 @@ static void test_arena_destroy(void) {
     CHECK_EQ_U(rd_z("stats.arenas.%u.small.allocated", DESTROYED), 0);
     CHECK_EQ_U(rd_z("stats.arenas.%u.pactive", DESTROYED), 0);
     CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", DESTROYED), 0);
+    /* memory went back to the hooks: no bytes are kept (as jemalloc) */
+    CHECK_EQ_U(rd_z("stats.arenas.%u.mapped", DESTROYED), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.retained", DESTROYED), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.resident", DESTROYED), 0);
     /* destroyed: actions fail, the index is reused by arenas.create */
     CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.destroy", a) == EFAULT);
     CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.reset", a) == EFAULT);
@@ -1380,6 +1386,10 @@ static void test_arenas_lookup(void) {
     CHECK(mallctl("arenas.lookup", &ind, &sz, &bogus, sizeof(bogus)) == EINVAL);
     void *null = NULL;
     CHECK(mallctl("arenas.lookup", &ind, &sz, &null, sizeof(null)) == EINVAL);
+    /* a block's address with bits above the 48 the pagemap reads */
+    void *high = (void *)((uintptr_t)m | (uintptr_t)1 << 56), *high48 = (char *)m + ((size_t)1 << 48);
+    CHECK(mallctl("arenas.lookup", &ind, &sz, &high, sizeof(high)) == EINVAL);
+    CHECK(mallctl("arenas.lookup", &ind, &sz, &high48, sizeof(high48)) == EINVAL);
     CHECK(mallctl("arenas.lookup", &ind, &sz, NULL, 0) == EINVAL);
     CHECK(mallctl("arenas.lookup", &ind, &sz, &m, 4) == EINVAL);
     for (int i = 0; i < 4; i++) dallocx(ps[i], 0);
@@ -1452,6 +1462,15 @@ static void test_errors_and_mib(void) {
     full[4] = 9999;
     CHECK(mallctlbymib(full, fl, &v, &sz, NULL, 0) == ENOENT);
     CHECK(mallctlnametomib("no.such", full, &fl) == ENOENT);
+    /* text after a leaf, also when the MIB length ends at the leaf */
+    size_t lm[4], lml = 1;
+    CHECK(mallctlnametomib("version.x", lm, &lml) == ENOENT);
+    lml = 2;
+    CHECK(mallctlnametomib("stats.allocated.foo", lm, &lml) == ENOENT);
+    lml = 4;
+    CHECK(mallctlnametomib("stats.allocated.foo", lm, &lml) == ENOENT);
+    lml = 1; /* a prefix of a longer name: a partial MIB */
+    CHECK(mallctlnametomib("stats.allocated", lm, &lml) == 0 && lml == 1);
     /* bymib can write too */
     size_t tm[3], tml = 3;
     CHECK(mallctlnametomib("thread.tcache.enabled", tm, &tml) == 0);
