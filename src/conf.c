@@ -116,7 +116,7 @@ unsigned conf_parse(const char *s, const char *source) {
                 if (vlen >= sizeof(val)) vlen = sizeof(val) - 1;
                 memcpy(val, colon + 1, vlen);
                 val[vlen] = '\0';
-                fmt_error("%s: invalid value '%s' for option '%s' (default kept)", source, val,
+                fmt_error("%s: invalid value '%s' for option '%s' (previous value kept)", source, val,
                           d->name);
                 errors++;
             } else {

@@ -21,9 +21,10 @@ typedef enum { CONF_BOOL, CONF_UNSIGNED, CONF_SIZE, CONF_SSIZE, CONF_CHOICE } co
 #define CONF_OPTIONS(X)                                                                          \
     X(abort_conf, bool, CONF_BOOL, false, 0, 1, NULL,                                            \
       "Abort the process when MOSAIC_CONF or mosaic_conf holds an unknown key or a bad value "   \
-      "(otherwise a one-line warning is printed and the default kept).")                         \
-    X(narenas, unsigned, CONF_UNSIGNED, 0, 0, 4095, NULL,                                         \
-      "Number of automatic arenas threads are spread over; 0 means 4 per CPU.")                  \
+      "(otherwise a one-line warning is printed and the previous value kept).")                         \
+    X(narenas, unsigned, CONF_UNSIGNED, 0, 0, 2048, NULL,                                         \
+      "Number of automatic arenas threads are spread over; 0 means 4 per CPU (at most 2048: "    \
+      "the other half of the 4096 arena indices is for arenas.create).")                        \
     X(tcache, bool, CONF_BOOL, true, 0, 1, NULL, "Give each thread a cache of free blocks (false: every free goes to its slab at once, where double and invalid frees are detected).") \
     X(tcache_max, size_t, CONF_SIZE, 32768, 0, 65536, NULL,                                       \
       "Largest request size (bytes) served from and returned to thread caches.")                 \

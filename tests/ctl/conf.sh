@@ -62,6 +62,9 @@ bad_case() { # NAME CONF KEYWORD EXPECT...
 bad_case conf_unknown_key "bogus:1,narenas:2" "'bogus'" opt.narenas=2
 bad_case conf_bad_number "narenas:abc,tcache:false" "'narenas'" opt.narenas=0 opt.tcache=false
 bad_case conf_number_out_of_range "narenas:99999" "'narenas'" opt.narenas=0
+bad_case conf_narenas_above_2048 "narenas:2049" "'narenas'" opt.narenas=0
+# -- a bad value after a good one keeps the good one, and says so
+bad_case conf_previous_value_kept "thp:always,thp:bogus" "previous value kept" opt.thp=always
 bad_case conf_size_out_of_range "tcache_max:70000" "'tcache_max'" opt.tcache_max=32768
 bad_case conf_negative_out_of_range "dirty_decay_ms:-2" "'dirty_decay_ms'" opt.dirty_decay_ms=10000
 bad_case conf_trailing_garbage "muzzy_decay_ms:5ms" "'muzzy_decay_ms'" opt.muzzy_decay_ms=0
