@@ -10,6 +10,7 @@
 #include "arena.h"
 #include "base.h"
 #include "conf.h"
+#include "ctl.h"
 #include "extent.h"
 #include "fmt.h"
 #include "mosaic.h"
@@ -42,7 +43,6 @@ static pthread_t init_owner;
 static void api_prefork(void);
 static void api_postfork_parent(void);
 static void api_postfork_child(void);
-void api_stats_atexit(void); /* stats.c */
 
 static inline bool api_ready(void) {
     return likely(__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == INIT_DONE);
@@ -69,7 +69,7 @@ static NOINLINE bool api_init(void) {
     pthread_mutex_unlock(&init_lock);
     /* These may allocate, which is fine now. */
     pthread_atfork(api_prefork, api_postfork_parent, api_postfork_child);
-    if (opt.stats_print) atexit(api_stats_atexit);
+    if (opt.stats_print) atexit(ctl_stats_atexit);
     return true;
 }
 

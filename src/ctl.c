@@ -58,6 +58,16 @@ static bool ctl_ok;
 static pthread_once_t ctl_once = PTHREAD_ONCE_INIT;
 static mutex_t ctl_lock = MUTEX_INITIALIZER;
 
+/* A fresh statistics snapshot, under ctl_lock: a refresh between a destroyed
+ * arena's merge into the destroyed slot and its removal would bring its
+ * snapshot back. (malloc_stats_print prints unlocked after it: its write_cb
+ * may call mallctl.) */
+static void ctl_refresh_locked(void) {
+    mutex_lock(&ctl_lock);
+    stats_refresh();
+    mutex_unlock(&ctl_lock);
+}
+
 /* Copies of the thread counters for thread.allocatedp / deallocatedp. */
 static __thread uint64_t ctl_tls_counter[2] __attribute__((tls_model("initial-exec")));
 
@@ -157,11 +167,7 @@ static int h_epoch(CTL_ARGS) {
     uint64_t v;
     WRITE(v, uint64_t);
     (void)v;
-    if (newp) {
-        mutex_lock(&ctl_lock);
-        stats_refresh();
-        mutex_unlock(&ctl_lock);
-    }
+    if (newp) ctl_refresh_locked();
     READ(stats_epoch(), uint64_t);
     return 0;
 }
@@ -856,7 +862,14 @@ EXPORT int mosaic_mallctlbymib(const size_t *mib, size_t miblen, void *oldp, siz
 EXPORT void mosaic_malloc_stats_print(void (*write_cb)(void *, const char *), void *cbopaque,
                                       const char *opts) {
     if (ctl_init()) return;
+    ctl_refresh_locked();
     stats_print(write_cb, cbopaque, opts);
+}
+
+void ctl_stats_atexit(void) {
+    if (ctl_init()) return;
+    ctl_refresh_locked();
+    stats_print_exit();
 }
 
 #ifndef MOSAIC_PREFIX_ONLY

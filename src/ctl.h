@@ -229,4 +229,6 @@ static inline const char *ctl_type_name(ctl_type_t t) {
 #define SA_OFF(f) offsetof(stats_arena_t, f)
 #define SB_OFF(f) offsetof(stats_bin_t, f)
 #define SL_OFF(f) offsetof(stats_lextent_t, f)
+/* opt.stats_print: malloc_stats_print to the saved standard error, at exit. */
+void ctl_stats_atexit(void);
 #endif

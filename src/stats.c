@@ -568,7 +568,6 @@ void stats_print(void (*write_cb)(void *, const char *), void *cbopaque, const c
         default: break; /* unknown: ignored, as in jemalloc */
         }
     }
-    stats_refresh();
     out_t o;
     o.cb = write_cb ? write_cb : write_stderr;
     o.opaque = cbopaque;
@@ -657,6 +656,4 @@ static void write_exit_fd(void *opaque, const char *s) {
     }
 }
 
-/* Called by api at exit when opt.stats_print is set. */
-void api_stats_atexit(void);
-void api_stats_atexit(void) { stats_print(stats_exit_fd >= 0 ? write_exit_fd : NULL, NULL, NULL); }
+void stats_print_exit(void) { stats_print(stats_exit_fd >= 0 ? write_exit_fd : NULL, NULL, NULL); }

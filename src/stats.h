@@ -95,11 +95,15 @@ unsigned stats_nhbins(void);
 
 /* malloc_stats_print: write_cb NULL writes to standard error. opts as in
  * jemalloc: J (JSON), g, m, d, a, b, l (omit general information, merged,
- * destroyed, per-arena, bin, large statistics); others are ignored. */
+ * destroyed, per-arena, bin, large statistics); others are ignored. Prints
+ * the snapshot of the last stats_refresh (the caller refreshes first, under
+ * ctl's lock, which orders it with arena destruction). */
 void stats_print(void (*write_cb)(void *, const char *), void *cbopaque, const char *opts);
 /* Where the exit-time statistics (opt.stats_print) go: a copy of standard
  * error taken at start-up, as programs may close stderr before exit. */
 void stats_set_exit_fd(int fd);
+/* stats_print to that copy (opt.stats_print at exit). */
+void stats_print_exit(void);
 
 void stats_prefork(void);
 void stats_postfork_parent(void);
