@@ -107,6 +107,17 @@ static inline size_t api_usize(size_t size, size_t align) {
     return align ? sc_sa2u(size, align) : sc_s2u(size);
 }
 
+/* opt.junk for a block resized in place from old to new usable bytes: the
+ * tail a shrink gives up is filled as freed (before, while it is still the
+ * block's: realloc only, which moves the block if the shrink fails; xallocx
+ * must leave a block it cannot shrink intact), the tail a growth adds as new
+ * (after; not when zeroed). */
+static inline void api_junk_resize(void *p, size_t old, size_t new, bool zero, bool before) {
+    if (likely(!opt.junk)) return;
+    if (before && new < old) memset((char *)p + new, ARENA_JUNK_FREE, old - new);
+    if (!before && new > old && !zero) memset((char *)p + old, ARENA_JUNK_ALLOC, new - old);
+}
+
 /* tc: cache to use (NULL: none); arena: explicit arena (NULL: the thread's). */
 static void *api_alloc(size_t size, size_t align, bool zero, tcache_t *tc, arena_t *arena) {
     if (!api_ready() && !api_init()) {
@@ -133,6 +144,7 @@ static void *api_alloc(size_t size, size_t align, bool zero, tcache_t *tc, arena
         if (p) self->direct_alloc_bytes += usize;
     }
     if (unlikely(!p)) errno = ENOMEM;
+    else if (unlikely(opt.junk) && !zero) memset(p, ARENA_JUNK_ALLOC, usize);
     return p;
 }
 
@@ -215,11 +227,13 @@ static void *api_ralloc(void *p, size_t size, size_t align, bool zero, tcache_t 
         if (!pm_is_slab(e) && usize > SC_SMALL_MAX) {
             unsigned ni = sc_size2index(usize);
             tcache_t *self = tcache_get();
+            api_junk_resize(p, oldsize, usize, zero, true);
             if (arena_ralloc_large(ext, ni, zero) ||
                 (usize > oldsize && oldsize >= REMAP_MIN && align <= OS_PAGE &&
                  arena_ralloc_remap(ext, ni))) { /* mremap keeps only page alignment */
                 self->direct_alloc_bytes += usize;
                 self->direct_free_bytes += oldsize;
+                api_junk_resize((void *)ext->addr, oldsize, usize, zero, false);
                 return (void *)ext->addr;
             }
         }
@@ -417,6 +431,7 @@ EXPORT size_t mosaic_xallocx(void *p, size_t size, size_t extra, int flags) {
         if (u < old && i == 1 && total >= old) return old;
         if (arena_ralloc_large(ext, sc_size2index(u), FLAG_ZERO(flags))) {
             if (FLAG_ZERO(flags) && u > old) memset((char *)p + old, 0, u - old);
+            api_junk_resize(p, old, u, FLAG_ZERO(flags), false);
             return u;
         }
     }

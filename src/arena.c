@@ -506,9 +506,12 @@ void arena_dalloc(void *p, uintptr_t v) {
         bin_t *b = &a->bins[s1 - 1];
         mutex_lock(&b->lock);
         bin_free_locked(a, b, s1 - 1, e, p);
+        /* checked and marked free; no fill can take it before the unlock */
+        if (unlikely(opt.junk)) memset(p, ARENA_JUNK_FREE, sc_size[s1 - 1]);
         mutex_unlock(&b->lock);
     } else {
         if ((uintptr_t)p != e->addr) arena_bad_free(p, v, "free");
+        if (unlikely(opt.junk)) memset(p, ARENA_JUNK_FREE, sc_size[s1 - 1]);
         arena_dalloc_large(e);
     }
 }

@@ -46,6 +46,11 @@
 #define ARENA_XFER_BYTES ((size_t)256 << 10)
 #define ARENA_DRAIN_MIN ((size_t)64 << 10)
 #define ARENA_RELIEF_STEP ((size_t)1 << 20)
+/* opt.junk: new blocks (not zeroed ones) are filled with ARENA_JUNK_ALLOC,
+ * freed ones with ARENA_JUNK_FREE (with junk, every block goes through the
+ * arena: thread caches hold nothing). */
+#define ARENA_JUNK_ALLOC 0xa5
+#define ARENA_JUNK_FREE 0x5a
 #define ARENA_XFER_CAP(size) ((size) * 8 >= ARENA_XFER_BYTES ? 8u : (uint32_t)(ARENA_XFER_BYTES / (size)))
 
 typedef struct {

@@ -41,7 +41,9 @@ typedef enum { CONF_BOOL, CONF_UNSIGNED, CONF_SIZE, CONF_SSIZE, CONF_CHOICE } co
     X(stats_print, bool, CONF_BOOL, false, 0, 1, NULL,                                            \
       "Print statistics (malloc_stats_print) to standard error at exit.")                        \
     X(junk, bool, CONF_BOOL, false, 0, 1, NULL,                                                   \
-      "Fill new blocks with 0xa5 and freed blocks with 0x5a (debugging aid).")
+      "Fill new blocks with 0xa5 and freed blocks with 0x5a (debugging aid; calloc and "        \
+      "MALLOCX_ZERO blocks are zero). While it is on, thread caches hold nothing: every "       \
+      "allocation and free goes to its arena, where the fill happens.")
 
 typedef struct {
 #define CONF_FIELD(name, type, kind, def, min, max, choices, doc) type name;

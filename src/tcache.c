@@ -22,7 +22,7 @@ static tcache_t *tc_explicit[TC_EXPLICIT_MAX];
 
 static uint32_t tcache_cap_for(unsigned ind) {
     size_t s = sc_size[ind];
-    if (!opt.tcache || s > opt.tcache_max) return 0;
+    if (!opt.tcache || opt.junk || s > opt.tcache_max) return 0; /* junk: see ARENA_JUNK_ALLOC */
     if (ind >= SC_NSMALL) return 8;
     if (s <= 128) return 256;
     if (s <= 1024) return 64;
@@ -91,7 +91,7 @@ tcache_t *tcache_get(void) {
     tc->tag = tc->arena->ind & 0xff;
     tc->tagbase = (tc->tag << 8) + 1;
     tc->state = TC_BYPASS;
-    if (opt.tcache) tcache_stacks_attach(tc);
+    if (opt.tcache && !opt.junk) tcache_stacks_attach(tc);
     pthread_setspecific(tc_key, tc);
     return tc;
 }

@@ -25,6 +25,7 @@ prog() {
 {
     prog ctl_test "$T/ctl_test"
     prog compat "$T/compat"
+    prog junk env MOSAIC_CONF=junk:true,dirty_decay_ms:-1 "$T/junk"
     mkdir -p "$work/stats"
     if "$T/stats_print" "$work/stats" 2>"$work/err"; then
         prog check_stats python3 "$dir/check_stats.py" "$work/stats"
