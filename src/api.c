@@ -430,6 +430,9 @@ EXPORT size_t mosaic_xallocx(void *p, size_t size, size_t extra, int flags) {
         if (u == old) return old;
         if (u < old && i == 1 && total >= old) return old;
         if (arena_ralloc_large(ext, sc_size2index(u), FLAG_ZERO(flags))) {
+            tcache_t *self = tcache_get(); /* thread.allocated: as realloc in place */
+            self->direct_alloc_bytes += u;
+            self->direct_free_bytes += old;
             if (FLAG_ZERO(flags) && u > old) memset((char *)p + old, 0, u - old);
             api_junk_resize(p, old, u, FLAG_ZERO(flags), false);
             return u;

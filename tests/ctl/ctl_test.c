@@ -381,6 +381,19 @@ static void test_thread_allocated(void) {
     CHECK_EQ_U(d1 - d0, 112 + 1024 + 5120 + 114688 + 64);
     CHECK_EQ_U(*dp, d1);
     CHECK_EQ_U(rd_u64("thread.allocated"), a1); /* freeing allocates nothing */
+    /* resizing in place counts the new size as allocated, the old as freed */
+    void *g = mallocx((size_t)1 << 20, MALLOCX_TCACHE_NONE);
+    REQUIRE(g);
+    uint64_t a2 = rd_u64("thread.allocated"), d2 = rd_u64("thread.deallocated");
+    size_t x = xallocx(g, (size_t)3 << 19, 0, 0); /* into the chunk's free rest */
+    REQUIRE(x == ((size_t)3 << 19), "xallocx: %zu", x);
+    CHECK_EQ_U(rd_u64("thread.allocated") - a2, (size_t)3 << 19);
+    CHECK_EQ_U(rd_u64("thread.deallocated") - d2, (size_t)1 << 20);
+    void *g2 = rallocx(g, (size_t)1 << 20, MALLOCX_TCACHE_NONE); /* shrinks in place */
+    REQUIRE(g2 == g);
+    CHECK_EQ_U(rd_u64("thread.allocated") - a2, ((size_t)3 << 19) + ((size_t)1 << 20));
+    CHECK_EQ_U(rd_u64("thread.deallocated") - d2, ((size_t)1 << 20) + ((size_t)3 << 19));
+    dallocx(g, MALLOCX_TCACHE_NONE);
     /* another thread has its own counters */
     pthread_t th;
     REQUIRE(pthread_create(&th, NULL, thread_counts, NULL) == 0);
