@@ -13,6 +13,7 @@
 #include "ctl.h"
 #include "extent.h"
 #include "fmt.h"
+#include "hooks.h"
 #include "mosaic.h"
 #include "mutex.h"
 #include "os.h"
@@ -130,6 +131,10 @@ static void *api_alloc(size_t size, size_t align, bool zero, tcache_t *tc, arena
         errno = ENOMEM;
         return NULL;
     }
+    if (unlikely(hooks_depth)) { /* inside an extent hook: see hooks.h */
+        tc = NULL;
+        if (!arena) arena = arena_get(0);
+    }
     unsigned ind = sc_size2index(usize);
     void *p;
     bool cached = tc && !arena && (usize <= SC_SMALL_MAX || (!zero && align <= OS_PAGE));
@@ -157,7 +162,7 @@ static void api_dalloc(void *p, uintptr_t e, tcache_t *tc) {
         api_free_slow(p, e);
         return;
     }
-    if (tc) { /* explicit cache: no ownership check */
+    if (tc && likely(!hooks_depth)) { /* explicit cache: no ownership check */
         if (tcache_free_fast_ind(tc, p, (size_t)pm_szind1(e) - 1)) return;
         int err = errno; /* see api_free_slow */
         tcache_free_slow(tc, p, e);
@@ -174,7 +179,7 @@ static void api_dalloc(void *p, uintptr_t e, tcache_t *tc) {
 
 static NOINLINE void *api_malloc_slow(size_t size) {
     tcache_t *tc = &tc_tls;
-    if (likely(size <= SC_LOOKUP_MAX && tc->state == TC_ACTIVE)) { /* a cache miss */
+    if (likely(size <= SC_LOOKUP_MAX && tc->state == TC_ACTIVE && !hooks_depth)) { /* a cache miss */
         void *p = tcache_alloc_slow(tc, sc_lookup[(size + 15) >> 4]);
         if (likely(p != NULL)) return p;
     }
@@ -198,7 +203,10 @@ static NOINLINE void api_free_slow(void *p, uintptr_t e) {
     /* free keeps errno (glibc does, POSIX 2024 requires it): what a free can
      * set off below (purges, unmaps, a user's extent hooks) may change it. */
     int err = errno;
-    tcache_free_slow(tcache_get(), p, e);
+    if (unlikely(hooks_depth)) /* inside an extent hook: no flush (see hooks.h) */
+        api_dalloc(p, e, NULL);
+    else
+        tcache_free_slow(tcache_get(), p, e);
     errno = err;
 }
 

@@ -107,7 +107,9 @@ static inline const char *ctl_type_name(ctl_type_t t) {
     X("arena.<i>.extent_hooks", CT_PTR, "rw", h_arena_extent_hooks, 0,                             \
       "Arena <i>'s extent hooks (extent_hooks_t *). Writing replaces them and reads back the "    \
       "old ones; writing to an automatic arena that does not exist yet creates it with the "      \
-      "hooks. The hooks must be able to handle the arena's existing extents.")                   \
+      "hooks. The hooks must be able to handle the arena's existing extents. A hook may "         \
+      "allocate and free: its own allocations come from arena 0 (hooks of arena 0 must not "     \
+      "allocate, and a hook must not free blocks of the arena it serves).")                     \
     /* ---- arenas ---- */                                                                         \
     X("arenas.narenas", CT_UNSIGNED, "r-", h_arenas_narenas, 0,                                    \
       "Number of arena indices in use: the automatic arenas (opt.narenas) plus those created.")   \

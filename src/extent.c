@@ -296,8 +296,7 @@ static void pa_release_retained(pa_t *pa, bool destroy) {
             if (hooks_is_default(h)) {
                 os_unmap((void *)e->addr, e->size);
                 released = true;
-            } else if (destroy && h->destroy) {
-                h->destroy(h, (void *)e->addr, e->size, true, pa->ind);
+            } else if (destroy && !hooks_destroy(h, (void *)e->addr, e->size, pa->ind)) {
                 released = true;
             } else {
                 released = !hooks_dalloc(h, (void *)e->addr, e->size, pa->ind);

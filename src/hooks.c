@@ -70,30 +70,50 @@ extent_hooks_t hooks_default = {
     hooks_default_purge_forced, hooks_default_split,      hooks_default_merge,
 };
 
+__thread unsigned hooks_depth;
+
+/* Every call of a hook runs inside HOOK_CALL: the thread's hooks_depth
+ * tells the allocation paths that the page allocator's lock is held. */
+#define HOOK_CALL(call)                                                                            \
+    __extension__({                                                                                \
+        hooks_depth++;                                                                             \
+        __typeof__(call) r_ = (call);                                                              \
+        hooks_depth--;                                                                             \
+        r_;                                                                                        \
+    })
+
 void *hooks_alloc(extent_hooks_t *h, size_t size, size_t align, bool *zero, unsigned arena) {
     bool commit = true;
     *zero = false;
-    void *p = h->alloc ? h->alloc(h, NULL, size, align, zero, &commit, arena) : NULL;
+    void *p = h->alloc ? HOOK_CALL(h->alloc(h, NULL, size, align, zero, &commit, arena)) : NULL;
     if (p && ((uintptr_t)p & (OS_PAGE - 1))) return NULL; /* hooks must give pages */
     return p;
 }
 
 bool hooks_dalloc(extent_hooks_t *h, void *addr, size_t size, unsigned arena) {
-    return h->dalloc ? h->dalloc(h, addr, size, true, arena) : true;
+    return h->dalloc ? HOOK_CALL(h->dalloc(h, addr, size, true, arena)) : true;
+}
+
+bool hooks_destroy(extent_hooks_t *h, void *addr, size_t size, unsigned arena) {
+    if (!h->destroy) return true;
+    hooks_depth++;
+    h->destroy(h, addr, size, true, arena);
+    hooks_depth--;
+    return false;
 }
 
 bool hooks_purge_lazy(extent_hooks_t *h, void *addr, size_t size, unsigned arena) {
-    return h->purge_lazy ? h->purge_lazy(h, addr, size, 0, size, arena) : true;
+    return h->purge_lazy ? HOOK_CALL(h->purge_lazy(h, addr, size, 0, size, arena)) : true;
 }
 
 bool hooks_purge_forced(extent_hooks_t *h, void *addr, size_t size, unsigned arena) {
-    return h->purge_forced ? h->purge_forced(h, addr, size, 0, size, arena) : true;
+    return h->purge_forced ? HOOK_CALL(h->purge_forced(h, addr, size, 0, size, arena)) : true;
 }
 
 bool hooks_split(extent_hooks_t *h, void *addr, size_t size, size_t a, size_t b, unsigned arena) {
-    return h->split ? h->split(h, addr, size, a, b, true, arena) : true;
+    return h->split ? HOOK_CALL(h->split(h, addr, size, a, b, true, arena)) : true;
 }
 
 bool hooks_merge(extent_hooks_t *h, void *a, size_t asz, void *b, size_t bsz, unsigned arena) {
-    return h->merge ? h->merge(h, a, asz, b, bsz, true, arena) : true;
+    return h->merge ? HOOK_CALL(h->merge(h, a, asz, b, bsz, true, arena)) : true;
 }

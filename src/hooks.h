@@ -3,7 +3,8 @@
  * hooks (anonymous mmap, 2 MiB aligned so transparent huge pages can back
  * it; madvise to purge; never unmapped while retain is on) and the thin
  * wrappers through which the page allocator calls any hook set, default or
- * user-supplied (jemalloc's extent_hooks_t). Owns no mutable state.
+ * user-supplied (jemalloc's extent_hooks_t). Owns one thread-local
+ * counter, hooks_depth (below).
  */
 #ifndef MOSAIC_HOOKS_H
 #define MOSAIC_HOOKS_H
@@ -15,9 +16,22 @@ extern extent_hooks_t hooks_default;
 
 static inline bool hooks_is_default(const extent_hooks_t *h) { return h == &hooks_default; }
 
-/* Each returns false on success, like the hooks themselves. */
+/* How many hook calls are in progress on this thread (0 almost always).
+ * Hooks run with the arena's page-allocator lock held (often a bin lock
+ * too); a hook that allocates (a log record, a map of its regions) would
+ * take those locks again. While it is non-zero the allocation paths take no
+ * lock of the thread's arena: allocations come from arena 0 without a
+ * thread-cache fill, frees go straight to the block's arena without a
+ * flush (as jemalloc routes a hook's allocations to arena 0). Arena 0's own
+ * hooks, and a hook freeing blocks of the arena it serves, can still meet
+ * a held lock; that is not supported. */
+extern __thread unsigned hooks_depth;
+
+/* Each returns false on success, like the hooks themselves (destroy: false
+ * when there was a destroy hook to call). */
 void *hooks_alloc(extent_hooks_t *h, size_t size, size_t align, bool *zero, unsigned arena);
 bool hooks_dalloc(extent_hooks_t *h, void *addr, size_t size, unsigned arena);
+bool hooks_destroy(extent_hooks_t *h, void *addr, size_t size, unsigned arena);
 bool hooks_purge_lazy(extent_hooks_t *h, void *addr, size_t size, unsigned arena);
 bool hooks_purge_forced(extent_hooks_t *h, void *addr, size_t size, unsigned arena);
 bool hooks_split(extent_hooks_t *h, void *addr, size_t size, size_t a, size_t b, unsigned arena);

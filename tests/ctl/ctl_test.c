@@ -1378,6 +1378,61 @@ static void test_destroy_kept_pages(void) {
     CHECK(grew < (size_t)cycles * (64 << 10), "metadata grew %zu KiB over %d cycles", grew >> 10, cycles);
 }
 
+/* Hooks that allocate (a log record each call) on a thread attached to their
+ * arena: the hook's allocations come from arena 0 instead of re-entering
+ * the arena whose locks are held (before: the thread deadlocked at its
+ * first fill). Frees inside the hook go home without a cache flush. */
+static int alloc_hook_calls;
+static void hook_log(const char *what, size_t size) {
+    char *rec = malloc(64 + (size_t)(alloc_hook_calls % 3) * 3000); /* small and larger records */
+    if (!rec) return;
+    snprintf(rec, 64, "%s %zu", what, size);
+    unsigned where = ~0u;
+    size_t sz = sizeof(where);
+    if (mallctl("arenas.lookup", &where, &sz, &rec, sizeof(rec)) != 0 || where != 0) bad_ind++;
+    free(rec);
+    alloc_hook_calls++;
+}
+static void *log_alloc(extent_hooks_t *h, void *na, size_t size, size_t align, bool *zero, bool *commit,
+                       unsigned ind) {
+    (void)h;
+    hook_log("alloc", size);
+    return dflt->alloc(dflt, na, size, align, zero, commit, ind);
+}
+static bool log_dalloc(extent_hooks_t *h, void *addr, size_t size, bool committed, unsigned ind) {
+    (void)h;
+    hook_log("dalloc", size);
+    return dflt->dalloc(dflt, addr, size, committed, ind);
+}
+static bool log_purge(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len, unsigned ind) {
+    (void)h;
+    hook_log("purge", len);
+    return dflt->purge_forced(dflt, addr, size, off, len, ind);
+}
+static extent_hooks_t log_hooks = {log_alloc, log_dalloc, NULL, NULL, NULL, NULL, log_purge, h_split, h_merge};
+
+static void test_hooks_may_allocate(void) {
+    alarm(20); /* a deadlock fails the test instead of hanging the suite */
+    dflt = rd_p("arena.0.extent_hooks");
+    REQUIRE(dflt);
+    bad_ind = 0;
+    extent_hooks_t *hp = &log_hooks;
+    unsigned a, cur = rd_u("thread.arena");
+    size_t sz = sizeof(a);
+    REQUIRE(mallctl("arenas.create", &a, &sz, &hp, sizeof(hp)) == 0);
+    set_arena(a);
+    void *v[2000];
+    for (int i = 0; i < 2000; i++) REQUIRE((v[i] = malloc(i % 2 ? 100 : 40000)));
+    CHECK(arena_of_block(v[0]) == a && arena_of_block(v[1]) == a);
+    for (int i = 0; i < 2000; i++) free(v[i]);
+    CHECK(mallctl("thread.tcache.flush", NULL, NULL, NULL, 0) == 0);
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", a) == 0);
+    set_arena(cur);
+    CHECK(alloc_hook_calls >= 2, "hooks called %d times", alloc_hook_calls);
+    CHECK(bad_ind == 0, "%d log records not from arena 0", bad_ind);
+    alarm(0);
+}
+
 static void test_arenas_lookup(void) {
     unsigned a = new_arena();
     void *ps[4] = {mallocx(8, MALLOCX_ARENA(a)), mallocx(3000, MALLOCX_ARENA(a)),
@@ -1567,6 +1622,7 @@ static const tcase_t tests[] = {
     {"arena_destroy", test_arena_destroy},
     {"extent_hooks", test_extent_hooks},
     {"destroy_kept_pages", test_destroy_kept_pages},
+    {"hooks_may_allocate", test_hooks_may_allocate},
     {"arenas_lookup", test_arenas_lookup},
     {"errors_and_mib", test_errors_and_mib},
     {"threads_and_fork", test_threads},
