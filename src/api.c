@@ -363,13 +363,7 @@ EXPORT int mosaic_malloc_trim(size_t pad) {
     (void)pad;
     if (!api_ready()) return 0;
     tcache_flush(tcache_get());
-    unsigned n = arena_count();
-    for (unsigned i = 0; i < n; i++) {
-        arena_t *a = arena_get(i);
-        if (!a) continue;
-        arena_drain_xfer(a, SC_NSMALL);
-        pa_decay(&a->pa, true);
-    }
+    ctl_trim();
     return 1;
 }
 

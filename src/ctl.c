@@ -323,21 +323,40 @@ static int h_arena_initialized(CTL_ARGS) {
     return 0;
 }
 
+/* Every arena decays (all: purges everything), drain: after emptying its
+ * bins' transfer stacks. Under ctl_lock, as everything below that touches
+ * an explicit arena: arena.<i>.destroy holds it, so no arena is destroyed
+ * and its record reused (locks re-initialised) while it is being purged. */
+static void ctl_purge_arenas_locked(bool all, bool drain) {
+    unsigned n = arena_count();
+    for (unsigned k = 0; k < n; k++) {
+        arena_t *a = arena_get(k);
+        if (!a) continue;
+        if (drain) arena_drain_xfer(a, SC_NSMALL);
+        pa_decay(&a->pa, all);
+    }
+}
+
+void ctl_trim(void) {
+    mutex_lock(&ctl_lock);
+    ctl_purge_arenas_locked(true, true);
+    mutex_unlock(&ctl_lock);
+}
+
 /* arena.<i>.decay (arg 0) and arena.<i>.purge (arg 1). */
 static int h_arena_purge(CTL_ARGS) {
     (void)miblen;
     NEITHER();
-    unsigned i = mib_arena(mib, 1), n = arena_count();
+    unsigned i = mib_arena(mib, 1);
     bool all = leaf->arg != 0;
-    if (i == MALLCTL_ARENAS_ALL || i == n) { /* index narenas: jemalloc's old spelling */
-        for (unsigned k = 0; k < n; k++) {
-            arena_t *a = arena_get(k);
-            if (a) pa_decay(&a->pa, all);
-        }
+    mutex_lock(&ctl_lock);
+    if (i == MALLCTL_ARENAS_ALL || i == arena_count()) { /* index narenas: jemalloc's old spelling */
+        ctl_purge_arenas_locked(all, false);
     } else {
         arena_t *a = ctl_arena(mib, 1);
         if (a) pa_decay(&a->pa, all);
     }
+    mutex_unlock(&ctl_lock);
     return 0;
 }
 
@@ -364,7 +383,7 @@ static int h_arena_reset(CTL_ARGS) {
 }
 
 /* arena.<i>.dirty_decay_ms (arg 1) and muzzy_decay_ms (arg 0). */
-static int h_arena_decay_ms(CTL_ARGS) {
+static int h_arena_decay_ms_locked(CTL_ARGS) {
     (void)miblen;
     arena_t *a = ctl_arena(mib, 1);
     if (!a) return EFAULT;
@@ -381,6 +400,13 @@ static int h_arena_decay_ms(CTL_ARGS) {
         pa_set_decay_ms(&a->pa, dirty, v);
     }
     return 0;
+}
+
+static int h_arena_decay_ms(CTL_ARGS) {
+    mutex_lock(&ctl_lock); /* see ctl_purge_arenas_locked */
+    int ret = h_arena_decay_ms_locked(leaf, mib, miblen, oldp, oldlenp, newp, newlen);
+    mutex_unlock(&ctl_lock);
+    return ret;
 }
 
 static int h_arena_extent_hooks(CTL_ARGS) {
