@@ -101,7 +101,7 @@ arena_t *tcache_arena(tcache_t *tc) { return tc->arena ? tc->arena : tcache_get(
 void tcache_set_arena(tcache_t *tc, arena_t *a) {
     if (tc->arena == a) return;
     tcache_flush(tc);
-    if (tc->is_tls) {
+    if (tc->is_tls && tc->state != TC_EXITED) { /* an exited thread counts nowhere */
         arena_detach(tc->arena);
         arena_attach(a);
     }

@@ -566,6 +566,36 @@ static void test_tcache_create_race(void) {
     CHECK(tc_race_dup == 0, "tcache index %d handed to two creators at once", tc_race_dup - 1);
 }
 
+/* thread.arena written by a thread-specific-data destructor that runs
+ * after Mosaic's (keys are destroyed in creation order; Mosaic's is made at
+ * its first allocation): the exited thread is counted in no arena. */
+static pthread_key_t late_key;
+static unsigned late_target;
+static void late_destructor(void *v) {
+    (void)v;
+    mallctl("thread.arena", NULL, NULL, &late_target, sizeof(late_target));
+}
+static void *late_thread(void *arg) {
+    (void)arg;
+    free(malloc(10));
+    pthread_setspecific(late_key, (void *)1);
+    return NULL;
+}
+static void test_thread_arena_after_exit(void) {
+    unsigned b = new_arena();
+    late_target = b;
+    REQUIRE(pthread_key_create(&late_key, late_destructor) == 0);
+    free(malloc(10)); /* this thread is counted from here on */
+    epoch();
+    unsigned all = rd_u("stats.arenas.%u.nthreads", ALL);
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, late_thread, NULL) == 0);
+    pthread_join(t, NULL);
+    epoch();
+    CHECK_EQ_U(rd_u("stats.arenas.%u.nthreads", b), 0);
+    CHECK_EQ_U(rd_u("stats.arenas.%u.nthreads", ALL), all);
+}
+
 /* ---- arena.<i>.* ---- */
 static void test_arena_initialized(void) {
     CHECK(rd_b("arena.0.initialized") == true);
@@ -1606,6 +1636,7 @@ static const tcase_t tests[] = {
     {"thread_tcache", test_thread_tcache},
     {"tcache_explicit", test_tcache_explicit},
     {"tcache_create_race", test_tcache_create_race},
+    {"thread_arena_after_exit", test_thread_arena_after_exit},
     {"arena_initialized", test_arena_initialized},
     {"arena_purge_decay", test_arena_purge_decay},
     {"arena_decay_ms", test_arena_decay_ms},
