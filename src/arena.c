@@ -505,9 +505,11 @@ void arena_dalloc(void *p, uintptr_t v) {
         arena_t *a = arena_of(e);
         bin_t *b = &a->bins[s1 - 1];
         mutex_lock(&b->lock);
+        if (unlikely(opt.junk)) { /* before the free: it may hand the slab's pages back */
+            if (!slab_is_allocated(e, s1 - 1, p)) arena_bad_free(p, v, "free");
+            memset(p, ARENA_JUNK_FREE, sc_size[s1 - 1]);
+        }
         bin_free_locked(a, b, s1 - 1, e, p);
-        /* checked and marked free; no fill can take it before the unlock */
-        if (unlikely(opt.junk)) memset(p, ARENA_JUNK_FREE, sc_size[s1 - 1]);
         mutex_unlock(&b->lock);
     } else {
         if ((uintptr_t)p != e->addr) arena_bad_free(p, v, "free");

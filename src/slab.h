@@ -55,6 +55,15 @@ static inline bool slab_mark_free(extent_t *s, uint64_t divc, uintptr_t off) {
     return true;
 }
 
+/* Whether p is the start of a region of s handed out and not yet freed. */
+static inline bool slab_is_allocated(const extent_t *s, unsigned ind, const void *p) {
+    uintptr_t off = (uintptr_t)p - s->addr;
+    if (off >= (uintptr_t)sc_slab[ind].nregs * sc_size[ind]) return false;
+    uint64_t divc = sc_slab[ind].divc;
+    uint32_t idx = sc_slab_quot(divc, off);
+    return sc_slab_exact(divc, off) && !(s->bitmap[idx / 64] & ((uint64_t)1 << (idx % 64)));
+}
+
 /* Returns a region; false when p is not a region start or already free. */
 static inline bool slab_free_one(extent_t *s, unsigned ind, void *p) {
     uintptr_t off = (uintptr_t)p - s->addr;

@@ -222,7 +222,7 @@ void tcache_set_enabled(tcache_t *tc, bool on) {
         tcache_flush(tc);
         tcache_stacks_detach(tc);
         tc->state = TC_BYPASS;
-    } else if (on && tc->state == TC_BYPASS) {
+    } else if (on && tc->state == TC_BYPASS && !opt.junk) { /* junk: no caches (arena.h) */
         tcache_stacks_attach(tc);
     }
 }

@@ -13,7 +13,6 @@
 #include "stats.h"
 
 #include <pthread.h>
-#include <sys/mman.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -1050,34 +1049,49 @@ static void test_growth_relief(void) {
     set_arena(cur);
 }
 
-/* free keeps errno also when the purge it sets off fails: the pages of a
- * block freed into an arena with dirty_decay_ms 0 are purged at once, and
- * madvise fails (EINVAL) on locked pages. */
+/* free keeps errno whatever the purge it sets off does: the block's arena
+ * purges at once (dirty_decay_ms 0) through extent hooks whose purge sets
+ * errno and fails (as madvise does on locked pages). */
+static bool errno_purge(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len,
+                        unsigned ind) {
+    (void)h, (void)addr, (void)size, (void)off, (void)len, (void)ind;
+    errno = EIO;
+    return true;
+}
+static void *errno_alloc(extent_hooks_t *h, void *na, size_t size, size_t align, bool *zero,
+                         bool *commit, unsigned ind);
+static extent_hooks_t errno_hooks = {errno_alloc, NULL, NULL, NULL, NULL, errno_purge, errno_purge,
+                                     NULL, NULL};
+static extent_hooks_t *errno_dflt;
+static void *errno_alloc(extent_hooks_t *h, void *na, size_t size, size_t align, bool *zero,
+                         bool *commit, unsigned ind) {
+    (void)h;
+    return errno_dflt->alloc(errno_dflt, na, size, align, zero, commit, ind);
+}
+
 static void test_free_keeps_errno(void) {
-    unsigned a = new_arena();
+    errno_dflt = rd_p("arena.0.extent_hooks");
+    REQUIRE(errno_dflt);
+    extent_hooks_t *hp = &errno_hooks;
+    unsigned a;
+    size_t sz = sizeof(a);
+    REQUIRE(mallctl("arenas.create", &a, &sz, &hp, sizeof(hp)) == 0);
     ssize_t zero = 0;
     REQUIRE(ctl(NULL, NULL, &zero, sizeof(zero), "arena.%u.dirty_decay_ms", a) == 0);
-    const size_t sz = 16384; /* large (a page run of its own), within a 64 KiB memlock limit */
-    char *p = mallocx(sz, MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE);
-    REQUIRE(p);
-    memset(p, 1, sz);
-    REQUIRE(mlock(p, sz) == 0, "mlock: %s", strerror(errno));
-    uint64_t npurge0 = (epoch(), rd_u64("stats.arenas.%u.npurge", a));
-    errno = 4321;
-    dallocx(p, MALLOCX_TCACHE_NONE);
-    CHECK(errno == 4321, "dallocx changed errno to %d", errno);
-    epoch();
-    CHECK(rd_u64("stats.arenas.%u.npurge", a) == npurge0 + 1 ||
-              rd_z("stats.arenas.%u.pdirty", a) > 0,
-          "the free set off no purge");
-    munlock(p, sz);
-    p = mallocx(sz, MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE);
-    REQUIRE(p);
-    REQUIRE(mlock(p, sz) == 0);
-    errno = 4321;
-    free(p); /* through the thread cache's slow path (another arena's block) */
-    CHECK(errno == 4321, "free changed errno to %d", errno);
-    munlock(p, sz);
+    const size_t sz2 = 16384; /* large: a page run of its own, purged when freed */
+    for (int k = 0; k < 2; k++) {
+        char *p = mallocx(sz2, MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE);
+        REQUIRE(p);
+        memset(p, 1, sz2);
+        uint64_t nmadvise0 = (epoch(), rd_u64("stats.arenas.%u.nmadvise", a));
+        errno = 4321;
+        if (k == 0) dallocx(p, MALLOCX_TCACHE_NONE);
+        else free(p); /* another arena's block: through the thread cache's slow path */
+        CHECK(errno == 4321, "%s changed errno to %d", k ? "free" : "dallocx", errno);
+        epoch();
+        CHECK(rd_u64("stats.arenas.%u.nmadvise", a) > nmadvise0 || rd_z("stats.arenas.%u.pdirty", a),
+              "the free tried no purge");
+    }
 }
 
 /* A request no chunk can hold fails (ENOMEM) without touching the arena's

@@ -109,12 +109,58 @@ static void test_realloc_filled(void) {
     dallocx(r, 0);
 }
 
+/* A free that empties a slab hands its pages back: the fill must come
+ * before, or it dirties pages purged (and marked zeroed) at once, and a
+ * later calloc skips its memset. An explicit arena purging at once. */
+static void test_calloc_after_junk(void) {
+    unsigned a;
+    size_t sz = sizeof(a);
+    REQUIRE(mallctl("arenas.create", &a, &sz, NULL, 0) == 0);
+    char name[64];
+    ssize_t zero = 0;
+    snprintf(name, sizeof(name), "arena.%u.dirty_decay_ms", a);
+    REQUIRE(mallctl(name, NULL, NULL, &zero, sizeof(zero)) == 0);
+    snprintf(name, sizeof(name), "arena.%u.muzzy_decay_ms", a);
+    REQUIRE(mallctl(name, NULL, NULL, &zero, sizeof(zero)) == 0);
+    int fl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
+    static void *v[4000];
+    for (int i = 0; i < 4000; i++) REQUIRE((v[i] = mallocx(1024, fl)));
+    for (int i = 0; i < 4000; i++) dallocx(v[i], MALLOCX_TCACHE_NONE);
+    size_t bad = 0;
+    for (int r = 0; r < 64; r++) {
+        size_t cs = (size_t)(16 + r) << 10;
+        unsigned char *c = mallocx(cs, fl | MALLOCX_ZERO);
+        REQUIRE(c);
+        bad += count_not(c, cs, 0) != 0;
+        dallocx(c, MALLOCX_TCACHE_NONE);
+    }
+    CHECK(bad == 0, "%zu of 64 zeroed blocks were not zero", bad);
+}
+
+/* Turning the thread's cache on while junk is on changes nothing: blocks
+ * still go through the arena and are filled. */
+static void test_tcache_enable_keeps_junk(void) {
+    bool on = true;
+    REQUIRE(mallctl("thread.tcache.enabled", NULL, NULL, &on, sizeof(on)) == 0);
+    for (int i = 0; i < 3; i++) {
+        unsigned char *p = malloc(100);
+        REQUIRE(p);
+        size_t u = malloc_usable_size(p);
+        CHECK(count_not(p, u, 0xa5) == 0, "malloc(100) after enabling the cache");
+        memset(p, 0x11, u);
+        free(p);
+        CHECK(count_not(p, u, 0x5a) == 0, "free after enabling the cache");
+    }
+}
+
 static const tcase_t cases[] = {
     {"junk_opt_on", test_opt_junk_on},
     {"junk_alloc_filled", test_alloc_filled},
     {"junk_zeroed_not_junk", test_zeroed_not_junk},
     {"junk_free_filled", test_free_filled},
     {"junk_realloc_filled", test_realloc_filled},
+    {"junk_calloc_after_junk", test_calloc_after_junk},
+    {"junk_tcache_enable_keeps_junk", test_tcache_enable_keeps_junk},
 };
 
 int main(int argc, char **argv) { return t_main(cases, sizeof(cases) / sizeof(cases[0]), argc, argv); }
