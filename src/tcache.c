@@ -110,11 +110,25 @@ void tcache_set_arena(tcache_t *tc, arena_t *a) {
     tc->tagbase = (tc->tag << 8) + 1;
 }
 
+/*
+ * A bin is frozen while the arena works on its stack (a flush reads it, a
+ * fill writes it): the arena may call an extent hook, and a hook may
+ * allocate or free on this thread (hooks.h). With top == high == low both
+ * fast paths miss, and the slow paths bypass the cache while hooks_depth
+ * is raised, so nothing touches the stack until it is thawed.
+ */
+static inline void **tcache_bin_freeze(tcache_t *tc, unsigned ind) {
+    void **high = tc->high[ind];
+    tc->top[ind] = tc->high[ind] = tc->low[ind];
+    return high;
+}
+
 /* Returns the n oldest blocks of bin ind (the bottom of its stack). */
 static void tcache_bin_flush(tcache_t *tc, unsigned ind, unsigned n) {
     void **low = tc->low[ind];
     uint32_t nc = tcache_ncached(tc, ind);
     if (n > nc) n = nc;
+    void **high = tcache_bin_freeze(tc, ind);
     if (ind < SC_NSMALL) {
         bool trusted = tc->is_tls && !__atomic_load_n(&arena_tags_alias, __ATOMIC_RELAXED);
         arena_flush(ind, low, n, tc->nalloc[ind] - tc->merged[ind], trusted ? tc->arena : NULL);
@@ -129,14 +143,17 @@ static void tcache_bin_flush(tcache_t *tc, unsigned ind, unsigned n) {
         }
     }
     memmove(low, low + n, (nc - n) * sizeof(void *));
-    tc->top[ind] -= n;
+    tc->top[ind] = low + (nc - n);
+    tc->high[ind] = high;
     tc->nflushed[ind] += n;
 }
 
 static void tcache_remote_flush(tcache_t *tc, unsigned ind) {
     rbin_t *r = &tc->remote[ind];
-    arena_flush(ind, r->stack, r->n, 0, NULL);
-    r->n = 0;
+    uint32_t n = r->n, max = r->max;
+    r->n = r->max = 0; /* frozen, as a bin (tcache_bin_freeze) */
+    arena_flush(ind, r->stack, n, 0, NULL);
+    r->max = max;
 }
 
 void tcache_flush(tcache_t *tc) {
@@ -164,7 +181,9 @@ void *tcache_alloc_slow(tcache_t *tc, unsigned ind) {
     if (tc->state == TC_ACTIVE && ind < SC_NSMALL && tc->high[ind] != tc->low[ind]) {
         void **low = tc->low[ind];
         unsigned max = (unsigned)(tc->high[ind] - low), want = max / 2 ? max / 2 : 1;
+        void **high = tcache_bin_freeze(tc, ind); /* (it is empty) */
         unsigned n = arena_fill(a, ind, low, want, tc->nalloc[ind] + 1 - tc->merged[ind]);
+        tc->high[ind] = high;
         tc->merged[ind] = tc->nalloc[ind] + 1;
         tc->gc_filled[ind] = 1;
         if (!n) return NULL;

@@ -12,6 +12,7 @@
 #include "ctl.h"
 #include "stats.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <sys/types.h>
 #include <time.h>
@@ -1426,7 +1427,8 @@ static void test_destroy_kept_pages(void) {
  * arena: the hook's allocations come from arena 0 instead of re-entering
  * the arena whose locks are held (before: the thread deadlocked at its
  * first fill). Frees inside the hook go home without a cache flush. */
-static int alloc_hook_calls;
+static int alloc_hook_calls, hook_nkept;
+static void *hook_kept[4096]; /* records a hook keeps (a map of its regions) */
 static void hook_log(const char *what, size_t size) {
     char *rec = malloc(64 + (size_t)(alloc_hook_calls % 3) * 3000); /* small and larger records */
     if (!rec) return;
@@ -1435,6 +1437,9 @@ static void hook_log(const char *what, size_t size) {
     size_t sz = sizeof(where);
     if (mallctl("arenas.lookup", &where, &sz, &rec, sizeof(rec)) != 0 || where != 0) bad_ind++;
     free(rec);
+    /* kept: the class of the blocks the thread caches, so a flush of that
+     * bin runs while this hook takes one */
+    if (hook_nkept < 4096 && (hook_kept[hook_nkept] = malloc(100))) hook_nkept++;
     alloc_hook_calls++;
 }
 static void *log_alloc(extent_hooks_t *h, void *na, size_t size, size_t align, bool *zero, bool *commit,
@@ -1464,13 +1469,34 @@ static void test_hooks_may_allocate(void) {
     unsigned a, cur = rd_u("thread.arena");
     size_t sz = sizeof(a);
     REQUIRE(mallctl("arenas.create", &a, &sz, &hp, sizeof(hp)) == 0);
+    ssize_t zero = 0; /* emptied slabs are purged at once: hooks run during flushes */
+    REQUIRE(ctl(NULL, NULL, &zero, sizeof(zero), "arena.%u.dirty_decay_ms", a) == 0);
     set_arena(a);
-    void *v[2000];
-    for (int i = 0; i < 2000; i++) REQUIRE((v[i] = malloc(i % 2 ? 100 : 40000)));
-    CHECK(arena_of_block(v[0]) == a && arena_of_block(v[1]) == a);
-    for (int i = 0; i < 2000; i++) free(v[i]);
+    static void *v[6000];
+    for (int i = 0; i < 100; i++) REQUIRE((v[i] = malloc(40000))); /* large, not cached */
+    CHECK(arena_of_block(v[0]) == a);
+    for (int i = 0; i < 100; i++) free(v[i]);
+    /* Enough 100 B blocks that the frees overflow the bin's transfer stack:
+     * the flushes of the thread's 112 B bin then empty slabs, whose purge
+     * calls the hook, which allocates 100 B itself. */
+    for (int i = 0; i < 6000; i++) REQUIRE((v[i] = malloc(100)));
+    CHECK(arena_of_block(v[0]) == a);
+    int kept0 = hook_nkept;
+    for (int i = 0; i < 6000; i++) free(v[i]);
     CHECK(mallctl("thread.tcache.flush", NULL, NULL, NULL, 0) == 0);
+    CHECK(hook_nkept > kept0, "no hook ran during the flushes");
     CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", a) == 0);
+    /* the thread's cache is intact, and never handed out a kept record */
+    for (int i = 0; i < 2000; i++) {
+        v[i] = malloc(100);
+        CHECK(v[i] && malloc_usable_size(v[i]) == 112, "malloc(100) #%d after the flush: %p", i, v[i]);
+        for (int k = 0; k < hook_nkept; k++) CHECK(v[i] != hook_kept[k], "a kept record handed out again");
+    }
+    for (int i = 0; i < 2000; i++) free(v[i]);
+    for (int k = 0; k < hook_nkept; k++) {
+        CHECK(arena_of_block(hook_kept[k]) == 0, "kept record %d not from arena 0", k);
+        free(hook_kept[k]);
+    }
     set_arena(cur);
     CHECK(alloc_hook_calls >= 2, "hooks called %d times", alloc_hook_calls);
     CHECK(bad_ind == 0, "%d log records not from arena 0", bad_ind);
