@@ -363,7 +363,14 @@ EXPORT int mosaic_malloc_trim(size_t pad) {
     (void)pad;
     if (!api_ready()) return 0;
     tcache_flush(tcache_get());
-    ctl_trim();
+    unsigned n = arena_count();
+    for (unsigned i = 0; i < n; i++) {
+        arena_t *a = arena_pin(i); /* see arena_pin: a destroy may run meanwhile */
+        if (!a) continue;
+        arena_drain_xfer(a, SC_NSMALL);
+        pa_decay(&a->pa, true);
+        arena_unpin(a);
+    }
     return 1;
 }
 

@@ -25,6 +25,7 @@ static arena_t *arena_new(unsigned ind, extent_hooks_t *hooks) {
     arena_t *a = arena_retired[ind];
     extent_t *recs = NULL;
     void **xm = NULL;
+    if (a && __atomic_load_n(&a->pins, __ATOMIC_ACQUIRE)) a = NULL; /* in use: a new record */
     if (a) { /* a destroyed arena's record: its extent records come along */
         arena_retired[ind] = NULL;
         recs = a->pa.rec_free;
@@ -129,6 +130,17 @@ arena_t *arena_get_or_create(unsigned ind, extent_hooks_t *hooks) {
     mutex_unlock(&arenas_lock);
     return a;
 }
+
+arena_t *arena_pin(unsigned ind) {
+    if (ind >= ARENA_MAX) return NULL;
+    mutex_lock(&arenas_lock); /* orders the pin with arena_new's reuse check */
+    arena_t *a = arenas[ind];
+    if (a) __atomic_fetch_add(&a->pins, 1, __ATOMIC_RELAXED);
+    mutex_unlock(&arenas_lock);
+    return a;
+}
+
+void arena_unpin(arena_t *a) { __atomic_fetch_sub(&a->pins, 1, __ATOMIC_RELEASE); }
 
 void arena_attach(arena_t *a) { __atomic_fetch_add(&a->nthreads, 1, __ATOMIC_RELAXED); }
 void arena_detach(arena_t *a) { __atomic_fetch_sub(&a->nthreads, 1, __ATOMIC_RELAXED); }

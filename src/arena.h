@@ -76,6 +76,7 @@ typedef struct arena_s {
     pa_t pa; /* first member: an extent's pa is its arena */
     unsigned ind;
     unsigned nthreads; /* atomic */
+    unsigned pins;     /* atomic: arena_pin holders; a pinned record is not reused */
     bin_t bins[SC_NSMALL];
     lstats_t lstats[SC_NSIZES - SC_NSMALL];
     void **xfer_mem; /* backing for every bin's xfer (from base) */
@@ -110,6 +111,12 @@ static inline bool arena_is_auto(const arena_t *a) { return a->ind < arena_naren
 /* Arena ind, created with hooks (NULL: the default ones) when it does not
  * exist and ind < arena_count() (thread.arena, arena.<i>.extent_hooks). */
 arena_t *arena_get_or_create(unsigned ind, extent_hooks_t *hooks);
+/* Arena ind (NULL if there is none), pinned: until arena_unpin, a destroy
+ * of it may go on but its record is not reused by a new arena, so its locks
+ * stay valid. For work on arenas named by index without holding a lock
+ * across it (purges call extent hooks, which may call mallctl). */
+arena_t *arena_pin(unsigned ind);
+void arena_unpin(arena_t *a);
 /* Frees every block of a (arena.<i>.reset); its pages become dirty. Blocks
  * of a still held in thread caches must have been flushed (as in jemalloc). */
 void arena_reset(arena_t *a);

@@ -323,40 +323,20 @@ static int h_arena_initialized(CTL_ARGS) {
     return 0;
 }
 
-/* Every arena decays (all: purges everything), drain: after emptying its
- * bins' transfer stacks. Under ctl_lock, as everything below that touches
- * an explicit arena: arena.<i>.destroy holds it, so no arena is destroyed
- * and its record reused (locks re-initialised) while it is being purged. */
-static void ctl_purge_arenas_locked(bool all, bool drain) {
-    unsigned n = arena_count();
-    for (unsigned k = 0; k < n; k++) {
-        arena_t *a = arena_get(k);
-        if (!a) continue;
-        if (drain) arena_drain_xfer(a, SC_NSMALL);
-        pa_decay(&a->pa, all);
-    }
-}
-
-void ctl_trim(void) {
-    mutex_lock(&ctl_lock);
-    ctl_purge_arenas_locked(true, true);
-    mutex_unlock(&ctl_lock);
-}
-
-/* arena.<i>.decay (arg 0) and arena.<i>.purge (arg 1). */
+/* arena.<i>.decay (arg 0) and arena.<i>.purge (arg 1). The arenas are
+ * pinned, not held under ctl_lock: a purge calls extent hooks, which may
+ * call mallctl; a pinned arena's record is not reused while it is purged. */
 static int h_arena_purge(CTL_ARGS) {
     (void)miblen;
     NEITHER();
-    unsigned i = mib_arena(mib, 1);
-    bool all = leaf->arg != 0;
-    mutex_lock(&ctl_lock);
-    if (i == MALLCTL_ARENAS_ALL || i == arena_count()) { /* index narenas: jemalloc's old spelling */
-        ctl_purge_arenas_locked(all, false);
-    } else {
-        arena_t *a = ctl_arena(mib, 1);
-        if (a) pa_decay(&a->pa, all);
+    unsigned i = mib_arena(mib, 1), n = arena_count();
+    bool all = leaf->arg != 0, every = i == MALLCTL_ARENAS_ALL || i == n; /* n: jemalloc's old spelling */
+    for (unsigned k = every ? 0 : i; k < (every ? n : i + 1); k++) {
+        arena_t *a = arena_pin(k);
+        if (!a) continue;
+        pa_decay(&a->pa, all);
+        arena_unpin(a);
     }
-    mutex_unlock(&ctl_lock);
     return 0;
 }
 
@@ -383,29 +363,27 @@ static int h_arena_reset(CTL_ARGS) {
 }
 
 /* arena.<i>.dirty_decay_ms (arg 1) and muzzy_decay_ms (arg 0). */
-static int h_arena_decay_ms_locked(CTL_ARGS) {
+static int h_arena_decay_ms(CTL_ARGS) {
     (void)miblen;
-    arena_t *a = ctl_arena(mib, 1);
+    unsigned i = mib_arena(mib, 1);
+    if (i >= arena_count()) return EFAULT;
+    arena_t *a = arena_pin(i); /* as h_arena_purge */
     if (!a) return EFAULT;
     bool dirty = leaf->arg != 0;
-    if (oldp && oldlenp)
-        READ(__atomic_load_n(dirty ? &a->pa.dirty_decay_ms : &a->pa.muzzy_decay_ms,
-                             __ATOMIC_RELAXED),
-             ssize_t);
-    if (newp) {
-        if (newlen != sizeof(ssize_t)) return EINVAL;
-        ssize_t v;
-        memcpy(&v, newp, sizeof(v));
-        if (!decay_ms_valid(v)) return EFAULT;
-        pa_set_decay_ms(&a->pa, dirty, v);
+    int ret = 0;
+    if (oldp && oldlenp) {
+        ssize_t v = __atomic_load_n(dirty ? &a->pa.dirty_decay_ms : &a->pa.muzzy_decay_ms,
+                                    __ATOMIC_RELAXED);
+        ret = ctl_read(oldp, oldlenp, &v, sizeof(v));
     }
-    return 0;
-}
-
-static int h_arena_decay_ms(CTL_ARGS) {
-    mutex_lock(&ctl_lock); /* see ctl_purge_arenas_locked */
-    int ret = h_arena_decay_ms_locked(leaf, mib, miblen, oldp, oldlenp, newp, newlen);
-    mutex_unlock(&ctl_lock);
+    if (!ret && newp) {
+        ssize_t v;
+        if (newlen != sizeof(ssize_t)) ret = EINVAL;
+        else memcpy(&v, newp, sizeof(v));
+        if (!ret && !decay_ms_valid(v)) ret = EFAULT;
+        if (!ret) pa_set_decay_ms(&a->pa, dirty, v);
+    }
+    arena_unpin(a);
     return ret;
 }
 

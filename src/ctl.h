@@ -233,7 +233,4 @@ static inline const char *ctl_type_name(ctl_type_t t) {
 #define SL_OFF(f) offsetof(stats_lextent_t, f)
 /* opt.stats_print: malloc_stats_print to the saved standard error, at exit. */
 void ctl_stats_atexit(void);
-/* malloc_trim: every arena empties its transfer stacks and purges all its
- * dirty and muzzy pages (under the lock that orders it with arena.<i>.destroy). */
-void ctl_trim(void);
 #endif

@@ -1503,6 +1503,52 @@ static void test_hooks_may_allocate(void) {
     alarm(0);
 }
 
+/* A hook that calls mallctl (its arena's settings, arenas.narenas) while
+ * arena.<i>.purge, arena.<all>.purge or malloc_trim purges its arena:
+ * those hold no ctl lock across the purge (before: a self-deadlock). (Not
+ * an epoch: a statistics refresh reads every arena under its lock, which
+ * a hook's caller holds.) */
+/* volatile: glibc declares malloc_trim a leaf (it calls nothing back in
+ * this file), so the compiler could keep the count in a register across it */
+static volatile int mallctl_hook_calls;
+static bool mallctl_purge(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len,
+                          unsigned ind) {
+    (void)h;
+    ssize_t ms = 0;
+    size_t sz = sizeof(ms);
+    unsigned n = 0;
+    size_t nsz = sizeof(n);
+    if (ctl(&ms, &sz, NULL, 0, "arena.%u.dirty_decay_ms", ind) == 0 &&
+        mallctl("arenas.narenas", &n, &nsz, NULL, 0) == 0 && n > ind)
+        mallctl_hook_calls++;
+    return dflt->purge_forced(dflt, addr, size, off, len, ind);
+}
+static extent_hooks_t mallctl_hooks = {h_alloc, h_dalloc, NULL, NULL, NULL, NULL, mallctl_purge,
+                                       h_split, h_merge};
+
+static void test_hooks_may_mallctl(void) {
+    alarm(20);
+    dflt = rd_p("arena.0.extent_hooks");
+    REQUIRE(dflt);
+    extent_hooks_t *hp = &mallctl_hooks;
+    unsigned a;
+    size_t sz = sizeof(a);
+    REQUIRE(mallctl("arenas.create", &a, &sz, &hp, sizeof(hp)) == 0);
+    hooks_arena = a;
+    for (int how = 0; how < 3; how++) {
+        void *p = mallocx((size_t)1 << 20, MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE);
+        REQUIRE(p);
+        memset(p, 1, (size_t)1 << 20);
+        dallocx(p, MALLOCX_TCACHE_NONE);
+        int calls = mallctl_hook_calls;
+        if (how == 0) CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", a) == 0);
+        else if (how == 1) CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", ALL) == 0);
+        else malloc_trim(0);
+        CHECK(mallctl_hook_calls > calls, "case %d: the purge hook did not run (or its mallctl failed)", how);
+    }
+    alarm(0);
+}
+
 static void test_arenas_lookup(void) {
     unsigned a = new_arena();
     void *ps[4] = {mallocx(8, MALLOCX_ARENA(a)), mallocx(3000, MALLOCX_ARENA(a)),
@@ -1694,6 +1740,7 @@ static const tcase_t tests[] = {
     {"extent_hooks", test_extent_hooks},
     {"destroy_kept_pages", test_destroy_kept_pages},
     {"hooks_may_allocate", test_hooks_may_allocate},
+    {"hooks_may_mallctl", test_hooks_may_mallctl},
     {"arenas_lookup", test_arenas_lookup},
     {"errors_and_mib", test_errors_and_mib},
     {"threads_and_fork", test_threads},
