@@ -678,15 +678,24 @@ static bool ctl_add2(const char *first, const char *second, ctl_leaf_t leaf) {
     return ctl_add(comp, lens, 2, leaf);
 }
 
+/* As api's fork handlers (mutex.h): a fork from a signal handler that
+ * interrupted this thread inside the allocator (a mallctl holding ctl_lock,
+ * say) takes and resets no lock. These run before api's, and neither
+ * changes mutex_depth, so both make the same decision. */
+static bool ctl_fork_skipped;
 static void ctl_prefork(void) {
+    ctl_fork_skipped = mutex_depth != 0;
+    if (ctl_fork_skipped) return;
     mutex_prefork(&ctl_lock);
     stats_prefork();
 }
 static void ctl_postfork_parent(void) {
+    if (ctl_fork_skipped) return;
     stats_postfork_parent();
     mutex_postfork_parent(&ctl_lock);
 }
 static void ctl_postfork_child(void) {
+    if (ctl_fork_skipped) return;
     stats_postfork_child();
     mutex_postfork_child(&ctl_lock);
 }

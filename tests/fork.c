@@ -18,6 +18,11 @@
  */
 #include "common.h"
 #include <pthread.h>
+#if !defined(T_GLIBC)
+#define T_PLAIN_mallctl mallctl
+int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
+int mosaic_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
+#endif
 #include <signal.h>
 #include <sys/time.h>
 
@@ -310,6 +315,14 @@ static int fork_signal(void *arg)
                 p = M(realloc)(p, s + 100);
             M(free)(p);
             ops++;
+#if !defined(T_GLIBC)
+            /* and mallctl, which holds its own locks (a statistics refresh) */
+            if ((j & 31) == 0) {
+                uint64_t e = 1;
+                if (M(mallctl)("epoch", NULL, NULL, &e, sizeof e) != 0)
+                    FATAL("mallctl epoch failed");
+            }
+#endif
         }
         struct blk *x = &b[t_next(&r) % N];
         blk_check(x, "signal fork");
