@@ -293,6 +293,10 @@ static void pa_release_retained(pa_t *pa, bool destroy) {
         while (e) {
             extent_t *next = e->next;
             bool released;
+            /* Unregistered first: once the range is unmapped another arena
+             * may map it and register its own block there (as pa_remap). */
+            pm_put(e->addr, 0);
+            pm_put(ext_last(e), 0);
             if (hooks_is_default(h)) {
                 os_unmap((void *)e->addr, e->size);
                 released = true;
@@ -303,10 +307,10 @@ static void pa_release_retained(pa_t *pa, bool destroy) {
             }
             if (released) {
                 eset_remove(&pa->retained, e, false);
-                pm_put(e->addr, 0);
-                pm_put(ext_last(e), 0);
                 pa->mapped_total -= e->size;
                 extent_record_free(pa, e);
+            } else {
+                ext_reg_free(e); /* the hooks kept it: registered again */
             }
             e = next;
         }
