@@ -13,6 +13,10 @@ unsigned arena_narenas_auto;
 bool arena_tags_alias; /* written under arenas_lock, read relaxed */
 static unsigned arena_total;                    /* arenas_lock; read relaxed */
 static mutex_t arenas_lock = MUTEX_INITIALIZER; /* creation and choice */
+/* Orders arena_pin with arena_new's reuse of a retired record (the pins
+ * count and the arenas[] read). Taken inside extent hooks (a hook's
+ * mallctl), so it nests inside every arena lock: last in the fork order. */
+static mutex_t arena_pin_lock = MUTEX_INITIALIZER;
 /* Destroyed arenas (arenas_lock): their records, kept for reuse at the same
  * index, and the indices arena_create hands out again, oldest first. */
 static arena_t *arena_retired[ARENA_MAX];
@@ -25,7 +29,10 @@ static arena_t *arena_new(unsigned ind, extent_hooks_t *hooks) {
     arena_t *a = arena_retired[ind];
     extent_t *recs = NULL;
     void **xm = NULL;
-    if (a && __atomic_load_n(&a->pins, __ATOMIC_ACQUIRE)) a = NULL; /* in use: a new record */
+    mutex_lock(&arena_pin_lock);
+    bool pinned = a && a->pins;
+    mutex_unlock(&arena_pin_lock);
+    if (pinned) a = NULL; /* still in use (arena_pin): a new record */
     if (a) { /* a destroyed arena's record: its extent records come along */
         arena_retired[ind] = NULL;
         recs = a->pa.rec_free;
@@ -133,14 +140,18 @@ arena_t *arena_get_or_create(unsigned ind, extent_hooks_t *hooks) {
 
 arena_t *arena_pin(unsigned ind) {
     if (ind >= ARENA_MAX) return NULL;
-    mutex_lock(&arenas_lock); /* orders the pin with arena_new's reuse check */
-    arena_t *a = arenas[ind];
-    if (a) __atomic_fetch_add(&a->pins, 1, __ATOMIC_RELAXED);
-    mutex_unlock(&arenas_lock);
+    mutex_lock(&arena_pin_lock);
+    arena_t *a = __atomic_load_n(&arenas[ind], __ATOMIC_ACQUIRE);
+    if (a) a->pins++;
+    mutex_unlock(&arena_pin_lock);
     return a;
 }
 
-void arena_unpin(arena_t *a) { __atomic_fetch_sub(&a->pins, 1, __ATOMIC_RELEASE); }
+void arena_unpin(arena_t *a) {
+    mutex_lock(&arena_pin_lock);
+    a->pins--;
+    mutex_unlock(&arena_pin_lock);
+}
 
 void arena_attach(arena_t *a) { __atomic_fetch_add(&a->nthreads, 1, __ATOMIC_RELAXED); }
 void arena_detach(arena_t *a) { __atomic_fetch_sub(&a->nthreads, 1, __ATOMIC_RELAXED); }
@@ -192,6 +203,9 @@ static __attribute__((noinline)) void arena_relieve(arena_t *a, size_t bytes) {
  * since the last relief, the other automatic arenas purge as much of their
  * dirty memory. Called with no lock held. */
 static inline void arena_relieve_check(arena_t *a) {
+    /* Not inside an extent hook: it holds another arena's locks, and relief
+     * would take more arenas' locks in an order fork cannot follow. */
+    if (unlikely(hooks_depth)) return;
     size_t g = __atomic_load_n(&a->pa.grown, __ATOMIC_RELAXED);
     size_t m = __atomic_load_n(&a->relief_mark, __ATOMIC_RELAXED);
     /* Signed: another thread's relief may have moved the mark past the
@@ -610,17 +624,23 @@ void arena_destroy(arena_t *a) {
 }
 
 /* ---- fork ---- */
+/* Lock order: arenas_lock; every arena's bins then page allocator, arena 0
+ * last (an extent hook of arena X allocates from arena 0 with X's locks
+ * held: X before 0); arena_pin_lock (a hook's mallctl pins with its
+ * arena's locks held). */
 void arena_prefork(void) {
     mutex_prefork(&arenas_lock);
-    for (unsigned i = 0; i < ARENA_MAX; i++) {
-        arena_t *a = arenas[i];
+    for (unsigned k = 1; k <= ARENA_MAX; k++) {
+        arena_t *a = arenas[k % ARENA_MAX]; /* 1, 2, ..., 0 */
         if (!a) continue;
         for (unsigned j = 0; j < SC_NSMALL; j++) mutex_prefork(&a->bins[j].lock);
         pa_prefork(&a->pa);
     }
+    mutex_prefork(&arena_pin_lock);
 }
 
 void arena_postfork_parent(void) {
+    mutex_postfork_parent(&arena_pin_lock);
     for (unsigned i = 0; i < ARENA_MAX; i++) {
         arena_t *a = arenas[i];
         if (!a) continue;
@@ -631,6 +651,7 @@ void arena_postfork_parent(void) {
 }
 
 void arena_postfork_child(void) {
+    mutex_postfork_child(&arena_pin_lock);
     for (unsigned i = 0; i < ARENA_MAX; i++) {
         arena_t *a = arenas[i];
         if (!a) continue;

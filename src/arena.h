@@ -76,7 +76,7 @@ typedef struct arena_s {
     pa_t pa; /* first member: an extent's pa is its arena */
     unsigned ind;
     unsigned nthreads; /* atomic */
-    unsigned pins;     /* atomic: arena_pin holders; a pinned record is not reused */
+    unsigned pins;     /* arena_pin_lock: arena_pin holders; a pinned record is not reused */
     bin_t bins[SC_NSMALL];
     lstats_t lstats[SC_NSIZES - SC_NSMALL];
     void **xfer_mem; /* backing for every bin's xfer (from base) */

@@ -1549,6 +1549,57 @@ static void test_hooks_may_mallctl(void) {
     alarm(0);
 }
 
+/* fork while another thread's extent hook allocates: the hook holds its
+ * arena's locks and takes arena 0's, so fork takes arena 0's last (before:
+ * fork took arena 0's first, and the two threads deadlocked). */
+static unsigned fork_hook_arena;
+static volatile int fork_hook_stop;
+static bool fork_hook_purge(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len,
+                            unsigned ind) {
+    (void)h;
+    void *q = malloc((size_t)1 << 20);
+    free(q);
+    return dflt->purge_forced(dflt, addr, size, off, len, ind);
+}
+static extent_hooks_t fork_hooks = {h_alloc, h_dalloc, NULL, NULL, NULL, NULL, fork_hook_purge,
+                                    h_split, h_merge};
+static void *fork_hook_worker(void *arg) {
+    (void)arg;
+    while (!fork_hook_stop) {
+        void *p = mallocx((size_t)1 << 20, MALLOCX_ARENA(fork_hook_arena) | MALLOCX_TCACHE_NONE);
+        if (p) dallocx(p, MALLOCX_TCACHE_NONE);
+    }
+    return NULL;
+}
+
+static void test_hooks_alloc_fork(void) {
+    alarm(60);
+    dflt = rd_p("arena.0.extent_hooks");
+    REQUIRE(dflt);
+    extent_hooks_t *hp = &fork_hooks;
+    size_t sz = sizeof(fork_hook_arena);
+    REQUIRE(mallctl("arenas.create", &fork_hook_arena, &sz, &hp, sizeof(hp)) == 0);
+    hooks_arena = fork_hook_arena;
+    ssize_t zero = 0; /* every free purges: the hook runs all the time */
+    REQUIRE(ctl(NULL, NULL, &zero, sizeof(zero), "arena.%u.dirty_decay_ms", fork_hook_arena) == 0);
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, fork_hook_worker, NULL) == 0);
+    int bad = 0;
+    for (int i = 0; i < 300; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            void *p = malloc(100);
+            _exit(p ? 0 : 1);
+        }
+        int st = 0;
+        if (pid < 0 || waitpid(pid, &st, 0) != pid || st != 0) bad++;
+    }
+    fork_hook_stop = 1;
+    pthread_join(t, NULL);
+    CHECK(bad == 0, "%d of 300 forks failed", bad);
+    alarm(0);
+}
+
 static void test_arenas_lookup(void) {
     unsigned a = new_arena();
     void *ps[4] = {mallocx(8, MALLOCX_ARENA(a)), mallocx(3000, MALLOCX_ARENA(a)),
@@ -1741,6 +1792,7 @@ static const tcase_t tests[] = {
     {"destroy_kept_pages", test_destroy_kept_pages},
     {"hooks_may_allocate", test_hooks_may_allocate},
     {"hooks_may_mallctl", test_hooks_may_mallctl},
+    {"hooks_alloc_fork", test_hooks_alloc_fork},
     {"arenas_lookup", test_arenas_lookup},
     {"errors_and_mib", test_errors_and_mib},
     {"threads_and_fork", test_threads},
