@@ -34,7 +34,8 @@ typedef enum { CONF_BOOL, CONF_UNSIGNED, CONF_SIZE, CONF_SSIZE, CONF_CHOICE } co
       "Time after which lazily purged (muzzy) pages are purged for good; 0 skips the muzzy "     \
       "state (dirty pages are purged with MADV_DONTNEED), -1 never.")                           \
     X(retain, bool, CONF_BOOL, true, 0, 1, NULL,                                                  \
-      "Keep purged virtual memory mapped for reuse instead of unmapping it.")                    \
+      "Keep purged virtual memory mapped for reuse instead of unmapping it (false: pages "      \
+      "leaving the dirty or muzzy state are unmapped, or handed to the hooks' dalloc).")         \
     X(thp, unsigned, CONF_CHOICE, 0, 0, 2, "default|always|never",                                \
       "Transparent huge pages for arena chunks: default leaves the kernel setting, always "      \
       "advises MADV_HUGEPAGE, never advises MADV_NOHUGEPAGE.")                                   \

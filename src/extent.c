@@ -325,6 +325,19 @@ static void pa_purge_one(pa_t *pa, extent_t *e, bool lazy, uint64_t now) {
         pa_insert(pa, e, EXT_MUZZY, now);
         return;
     }
+    if (!opt.retain) { /* give the range back instead of keeping it mapped */
+        pm_put(e->addr, 0); /* unregistered first, as in pa_release_retained */
+        pm_put(ext_last(e), 0);
+        bool released = true;
+        if (hooks_is_default(h)) os_unmap((void *)e->addr, e->size);
+        else released = !hooks_dalloc(h, (void *)e->addr, e->size, pa->ind);
+        if (released) {
+            pa->mapped_total -= e->size;
+            extent_record_free(pa, e);
+            return;
+        }
+        ext_reg_free(e); /* the hooks kept it: purge and retain it */
+    }
     bool fail = hooks_purge_forced(h, (void *)e->addr, e->size, pa->ind);
     e->zeroed = !fail;
     pa_insert(pa, e, EXT_RETAINED, now);

@@ -9,7 +9,7 @@ CTL_DEPS := tests/ctl/tctl.h $(HDR) $(LIB_SO)
 JEMALLOC_H := /usr/include/jemalloc/jemalloc.h
 
 .PHONY: test-ctl
-test-ctl: $(CTL_T)/ctl_test $(CTL_T)/compat $(CTL_T)/junk $(CTL_T)/stats_print $(CTL_T)/conf_probe \
+test-ctl: $(CTL_T)/ctl_test $(CTL_T)/compat $(CTL_T)/junk $(CTL_T)/retain $(CTL_T)/stats_print $(CTL_T)/conf_probe \
 	  $(CTL_T)/conf_probe_str $(CTL_T)/conf_probe_static $(BUILD)/mosaic-run
 	sh tests/ctl/run.sh $(BUILD)
 
@@ -20,6 +20,9 @@ $(CTL_T)/ctl_test: tests/ctl/ctl_test.c $(CTL_DEPS) | $(CTL_T)
 	$(CC) $(CTL_CFLAGS) $< -o $@ $(CTL_LINK)
 
 $(CTL_T)/junk: tests/ctl/junk.c $(CTL_DEPS) | $(CTL_T)
+	$(CC) $(CTL_CFLAGS) $< -o $@ $(CTL_LINK)
+
+$(CTL_T)/retain: tests/ctl/retain.c $(CTL_DEPS) | $(CTL_T)
 	$(CC) $(CTL_CFLAGS) $< -o $@ $(CTL_LINK)
 
 $(CTL_T)/stats_print: tests/ctl/stats_print.c $(CTL_DEPS) | $(CTL_T)

@@ -26,6 +26,9 @@ prog() {
     prog ctl_test "$T/ctl_test"
     prog compat "$T/compat"
     prog junk env MOSAIC_CONF=junk:true,dirty_decay_ms:-1 "$T/junk"
+    for r in false true; do
+        prog retain_$r env MOSAIC_CONF=retain:$r,dirty_decay_ms:0,muzzy_decay_ms:0 "$T/retain" retain_$r
+    done
     mkdir -p "$work/stats"
     if "$T/stats_print" "$work/stats" 2>"$work/err"; then
         prog check_stats python3 "$dir/check_stats.py" "$work/stats"
