@@ -189,7 +189,7 @@ static NOINLINE void *api_malloc_slow(size_t size) {
 static NOINLINE void api_free_slow(void *p, uintptr_t e) {
     tcache_t *tc = &tc_tls;
     size_t ind = (size_t)pm_szind1(e) - 1;
-    if (likely(tc->state == TC_ACTIVE && ind < SC_NSMALL && pm_tag(e) != tc->tag)) {
+    if (likely(tc->state == TC_ACTIVE && ind < SC_NSMALL && !tcache_owns(tc, e))) {
         /* another arena's small block: onto the remote stack */
         rbin_t *r = &tc->remote[ind];
         if (likely(r->n < r->max)) {

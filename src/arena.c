@@ -10,7 +10,6 @@
 
 arena_t *arenas[ARENA_MAX];
 unsigned arena_narenas_auto;
-bool arena_tags_alias; /* written under arenas_lock, read relaxed */
 static unsigned arena_total;                    /* arenas_lock; read relaxed */
 static mutex_t arenas_lock = MUTEX_INITIALIZER; /* creation and choice */
 /* Orders arena_pin with arena_new's reuse of a retired record (the pins
@@ -56,7 +55,6 @@ static arena_t *arena_new(unsigned ind, extent_hooks_t *hooks) {
     pa_init(&a->pa, ind, hooks);
     a->pa.rec_free = recs;
     a->ind = ind;
-    if (ind > 0xff) __atomic_store_n(&arena_tags_alias, true, __ATOMIC_RELAXED);
     for (unsigned i = 0; i < SC_NSMALL; i++) {
         bin_t *b = &a->bins[i];
         mutex_init(&b->lock);

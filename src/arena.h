@@ -136,9 +136,6 @@ unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t n
  * the thread's own cache), which lets them go onto its transfer stack
  * without a look at each one. */
 void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests, arena_t *owner);
-/* True once an arena index above 255 exists: pagemap tags (8 bits) no
- * longer identify an arena on their own. */
-extern bool arena_tags_alias;
 void *arena_malloc_small(arena_t *a, unsigned ind, bool zero);
 void *arena_malloc_large(arena_t *a, unsigned ind, size_t align, bool zero);
 /* Frees a block whose pagemap entry is e (any size); aborts on a bad free. */

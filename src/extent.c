@@ -46,7 +46,7 @@ static void ext_reg_free(extent_t *e) {
 }
 
 static void ext_reg_active(extent_t *e) {
-    uintptr_t tag = (uintptr_t)(e->pa->ind & 0xff) << PM_TAG_SHIFT;
+    uintptr_t tag = (uintptr_t)pm_arena_tag(e->pa->ind) << PM_TAG_SHIFT;
     if (e->slab) {
         uintptr_t v = pm_entry(e, true, e->szind + 1u) | tag;
         for (uintptr_t a = e->addr; a <= ext_last(e); a += OS_PAGE) pm_put(a, v);

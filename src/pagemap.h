@@ -9,8 +9,9 @@
  * Entry encoding (0 = not Mosaic's):
  *   bits 0..47  extent record address; bit 0 set = slab page
  *   bits 48..55 size class index + 1 for an active block, 0 for a free extent
- *   bits 56..63 owning arena index & 0xff for an active block (a hint for
- *               the free fast path: "is this block from my arena?")
+ *   bits 56..63 owning arena's tag for an active block (pm_arena_tag: the
+ *               index for arenas 0..254, PM_TAG_SHARED for all others), for
+ *               the free fast path's "is this block from my arena?"
  * Invariant: every page of an active slab is mapped; the first and last page
  * of every other extent (active large, or free) are mapped; every other page
  * maps to 0.
@@ -48,6 +49,12 @@ static inline uintptr_t pagemap_lookup_acquire(const void *p) {
 static inline void *pm_extent(uintptr_t entry) { return (void *)(entry & PM_PTR_MASK); }
 static inline unsigned pm_szind1(uintptr_t entry) { return (unsigned)(entry >> PM_SZ_SHIFT) & 0xff; }
 static inline unsigned pm_tag(uintptr_t entry) { return (unsigned)(entry >> PM_TAG_SHIFT); }
+/* Tags identify arenas 0..254; arenas from 255 on share the last one, so a
+ * matching PM_TAG_SHARED proves nothing (the record must be looked at). */
+#define PM_TAG_SHARED 255u
+static inline unsigned pm_arena_tag(unsigned arena_ind) {
+    return arena_ind < PM_TAG_SHARED ? arena_ind : PM_TAG_SHARED;
+}
 static inline bool pm_is_slab(uintptr_t entry) { return entry & 1; }
 static inline uintptr_t pm_entry(const void *ext, bool slab, unsigned szind1) {
     return (uintptr_t)ext | (uintptr_t)slab | ((uintptr_t)szind1 << PM_SZ_SHIFT);

@@ -83,13 +83,20 @@ static void tcache_stacks_detach(tcache_t *tc) {
     mutex_unlock(&tc_lock);
 }
 
+/* The tag of the thread's arena, and the fast path's base (tcache_free_fast):
+ * with the shared tag the base is above every entry's top 16 bits, so each
+ * free takes the slow path, which looks at the block's record. */
+static void tcache_set_tag(tcache_t *tc) {
+    tc->tag = pm_arena_tag(tc->arena->ind);
+    tc->tagbase = tc->tag == PM_TAG_SHARED ? (uintptr_t)1 << 16 : (tc->tag << 8) + 1;
+}
+
 tcache_t *tcache_get(void) {
     tcache_t *tc = &tc_tls;
     if (likely(tc->state != TC_UNINIT)) return tc;
     tc->is_tls = true;
     tc->arena = arena_choose();
-    tc->tag = tc->arena->ind & 0xff;
-    tc->tagbase = (tc->tag << 8) + 1;
+    tcache_set_tag(tc);
     tc->state = TC_BYPASS;
     if (opt.tcache && !opt.junk) tcache_stacks_attach(tc);
     pthread_setspecific(tc_key, tc);
@@ -106,8 +113,7 @@ void tcache_set_arena(tcache_t *tc, arena_t *a) {
         arena_attach(a);
     }
     tc->arena = a;
-    tc->tag = a->ind & 0xff;
-    tc->tagbase = (tc->tag << 8) + 1;
+    tcache_set_tag(tc);
 }
 
 /*
@@ -130,7 +136,7 @@ static void tcache_bin_flush(tcache_t *tc, unsigned ind, unsigned n) {
     if (n > nc) n = nc;
     void **high = tcache_bin_freeze(tc, ind);
     if (ind < SC_NSMALL) {
-        bool trusted = tc->is_tls && !__atomic_load_n(&arena_tags_alias, __ATOMIC_RELAXED);
+        bool trusted = tc->is_tls; /* every block passed tcache_owns */
         arena_flush(ind, low, n, tc->nalloc[ind] - tc->merged[ind], trusted ? tc->arena : NULL);
         tc->merged[ind] = tc->nalloc[ind];
     } else {
@@ -205,7 +211,7 @@ void tcache_free_slow(tcache_t *tc, void *p, uintptr_t e) {
     if (!s1) arena_bad_free(p, e, "free");
     unsigned ind = s1 - 1;
     if (tc->state == TC_ACTIVE && ind < TC_NBINS && tc->high[ind] != tc->low[ind]) {
-        if (tc->arena && pm_tag(e) != tc->tag) {
+        if (tc->arena && !tcache_owns(tc, e)) {
             if (ind >= SC_NSMALL) { /* a large block of another arena: home at once */
                 tc->direct_free_bytes += sc_size[ind];
                 arena_dalloc(p, e);

@@ -113,6 +113,13 @@ static inline bool tcache_free_fast_ind(tcache_t *tc, void *p, size_t ind) {
     return false;
 }
 
+/* Whether the block with pagemap entry e belongs to the cache's arena: its
+ * tag, and for the shared tag (arenas from 255 on) its record. */
+static inline bool tcache_owns(const tcache_t *tc, uintptr_t e) {
+    return pm_tag(e) == tc->tag &&
+           (tc->tag != PM_TAG_SHARED || ((extent_t *)pm_extent(e))->pa == &tc->arena->pa);
+}
+
 /* Free of a block with pagemap entry e: cached only when it belongs to the
  * thread's own arena, so a thread does not reuse (and write next to)
  * blocks it got from another thread; those go home in batches. One compare

@@ -1144,6 +1144,47 @@ static void test_foreign_not_reused(void) {
     }
 }
 
+/* Arenas from index 255 on share one pagemap tag: their blocks are still
+ * told apart (by their records) from the freeing thread's own, whether that
+ * thread is on arena 0 or on another arena past 255. */
+static void *shared_tag_thread(void *arg) {
+    unsigned *ab = arg; /* the thread's arena, then the arena of the blocks */
+    set_arena(ab[0]);
+    int bad = 0;
+    for (int k = 0; k < 2; k++) {
+        size_t s = k ? 20000 : 64;
+        void *p = mallocx(s, MALLOCX_ARENA(ab[1]) | MALLOCX_TCACHE_NONE);
+        if (!p) return (void *)1;
+        free(p);
+        void *q = malloc(s);
+        if (!q || arena_of_block(q) != ab[0]) bad++;
+        free(q);
+        /* its own blocks: cached and handed out again */
+        void *r = malloc(s);
+        free(r);
+        void *r2 = malloc(s);
+        if (r2 != r) bad++;
+        free(r2);
+    }
+    return (void *)(intptr_t)bad;
+}
+
+static void test_shared_tag(void) {
+    unsigned own = rd_u("thread.arena"), a = 0;
+    REQUIRE(own < 255);
+    /* own + 256 and own + 512: the arenas whose low 8 bits are own's */
+    while (a < own + 512) REQUIRE((a = new_arena()) <= own + 512);
+    unsigned cases[3][2] = {{own, own + 256}, {own + 256, own}, {own + 256, own + 512}};
+    for (int c = 0; c < 3; c++) {
+        pthread_t t;
+        void *ret;
+        REQUIRE(pthread_create(&t, NULL, shared_tag_thread, cases[c]) == 0);
+        pthread_join(t, &ret);
+        CHECK(ret == NULL, "thread on arena %u, blocks of arena %u: %d reused or missing",
+              cases[c][0], cases[c][1], (int)(intptr_t)ret);
+    }
+}
+
 /* Global totals and MALLCTL_ARENAS_ALL are the sums of the arenas. */
 static void test_stats_merged(void) {
     unsigned a = new_arena(), b = new_arena();
@@ -1782,6 +1823,7 @@ static const tcase_t tests[] = {
     {"stats_merged_all", test_stats_merged},
     {"free_keeps_errno", test_free_keeps_errno},
     {"foreign_not_reused", test_foreign_not_reused},
+    {"shared_tag", test_shared_tag},
     {"impossible_keeps_pages", test_impossible_keeps_pages},
     {"pressure_drain", test_pressure_drain},
     {"xfer_overflow", test_xfer_overflow},
