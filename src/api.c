@@ -119,19 +119,43 @@ static inline void api_junk_resize(void *p, size_t old, size_t new, bool zero, b
     if (!before && new > old && !zero) memset((char *)p + old, ARENA_JUNK_ALLOC, new - old);
 }
 
+/*
+ * Frees made inside an extent hook that the thread cache cannot take wait
+ * here: the hook runs with its arena's locks held, and freeing into the
+ * block's arena would take that arena's locks after them, in an order fork
+ * cannot follow (hooks.h). They are done at the thread's next slow path
+ * outside any hook. Out of band: a freed block is never linked through
+ * itself. More than API_DEFER_MAX at once are freed at once instead.
+ */
+#define API_DEFER_MAX 64
+static __thread void *api_deferred[API_DEFER_MAX];
+static __thread unsigned api_ndeferred;
+#define API_DRAIN()                                                                                \
+    do {                                                                                           \
+        if (unlikely(api_ndeferred) && !hooks_depth) api_drain_deferred();                         \
+    } while (0)
+static NOINLINE void api_drain_deferred(void);
+static void api_defer_free(void *p, uintptr_t e);
+
+/* The thread's cache for an allocation; none inside an extent hook. */
+static inline tcache_t *api_thread_cache(void) { return unlikely(hooks_depth) ? NULL : tcache_get(); }
+
 /* tc: cache to use (NULL: none); arena: explicit arena (NULL: the thread's). */
 static void *api_alloc(size_t size, size_t align, bool zero, tcache_t *tc, arena_t *arena) {
     if (!api_ready() && !api_init()) {
         errno = ENOMEM;
         return NULL;
     }
-    tcache_t *self = tcache_get();
+    API_DRAIN();
+    /* Inside an extent hook (hooks.h) no tcache_get: a thread's first
+     * allocation chooses its arena under a lock fork takes first. */
+    tcache_t *self = unlikely(hooks_depth) ? &tc_tls : tcache_get();
     size_t usize = api_usize(size, align);
     if (unlikely(usize == 0)) {
         errno = ENOMEM;
         return NULL;
     }
-    if (unlikely(hooks_depth)) { /* inside an extent hook: see hooks.h */
+    if (unlikely(hooks_depth)) { /* inside an extent hook: arena 0, no cache fill */
         tc = NULL;
         if (!arena) arena = arena_get(0);
     }
@@ -162,7 +186,12 @@ static void api_dalloc(void *p, uintptr_t e, tcache_t *tc) {
         api_free_slow(p, e);
         return;
     }
-    if (tc && likely(!hooks_depth)) { /* explicit cache: no ownership check */
+    if (unlikely(hooks_depth)) {
+        api_defer_free(p, e);
+        return;
+    }
+    API_DRAIN();
+    if (tc) { /* explicit cache: no ownership check */
         if (tcache_free_fast_ind(tc, p, (size_t)pm_szind1(e) - 1)) return;
         int err = errno; /* see api_free_slow */
         tcache_free_slow(tc, p, e);
@@ -177,13 +206,34 @@ static void api_dalloc(void *p, uintptr_t e, tcache_t *tc) {
     errno = err;
 }
 
+static void api_defer_free(void *p, uintptr_t e) {
+    if (!pm_szind1(e)) arena_bad_free(p, e, "free"); /* checked now, not when drained */
+    if (likely(api_ndeferred < API_DEFER_MAX)) {
+        api_deferred[api_ndeferred++] = p;
+        return;
+    }
+    unsigned s1 = pm_szind1(e);
+    tc_tls.direct_free_bytes += sc_size[s1 - 1];
+    int err = errno;
+    arena_dalloc(p, e);
+    errno = err;
+}
+
+static NOINLINE void api_drain_deferred(void) {
+    while (api_ndeferred) {
+        void *p = api_deferred[--api_ndeferred];
+        api_dalloc(p, pagemap_lookup(p), NULL);
+    }
+}
+
 static NOINLINE void *api_malloc_slow(size_t size) {
     tcache_t *tc = &tc_tls;
     if (likely(size <= SC_LOOKUP_MAX && tc->state == TC_ACTIVE && !hooks_depth)) { /* a cache miss */
+        API_DRAIN();
         void *p = tcache_alloc_slow(tc, sc_lookup[(size + 15) >> 4]);
         if (likely(p != NULL)) return p;
     }
-    return api_alloc(size, 0, false, api_ready() || api_init() ? tcache_get() : NULL, NULL);
+    return api_alloc(size, 0, false, api_ready() || api_init() ? api_thread_cache() : NULL, NULL);
 }
 
 static NOINLINE void api_free_slow(void *p, uintptr_t e) {
@@ -202,16 +252,18 @@ static NOINLINE void api_free_slow(void *p, uintptr_t e) {
     if (!api_ready()) arena_bad_free(p, e, "free");
     /* free keeps errno (glibc does, POSIX 2024 requires it): what a free can
      * set off below (purges, unmaps, a user's extent hooks) may change it. */
+    if (unlikely(hooks_depth)) { /* inside an extent hook: no flush (see hooks.h) */
+        api_defer_free(p, e);
+        return;
+    }
+    API_DRAIN();
     int err = errno;
-    if (unlikely(hooks_depth)) /* inside an extent hook: no flush (see hooks.h) */
-        api_dalloc(p, e, NULL);
-    else
-        tcache_free_slow(tcache_get(), p, e);
+    tcache_free_slow(tcache_get(), p, e);
     errno = err;
 }
 
 static NOINLINE void *api_calloc_slow(size_t total) {
-    return api_alloc(total, 0, true, api_ready() || api_init() ? tcache_get() : NULL, NULL);
+    return api_alloc(total, 0, true, api_ready() || api_init() ? api_thread_cache() : NULL, NULL);
 }
 
 /* realloc/rallocx core: resizes in place when it can, else moves. */
@@ -232,7 +284,8 @@ static void *api_ralloc(void *p, size_t size, size_t align, bool zero, tcache_t 
     bool same_arena = !arena || arena == arena_of(ext);
     if (aligned && same_arena) {
         if (usize == oldsize) return p;
-        if (!pm_is_slab(e) && usize > SC_SMALL_MAX) {
+        /* (not inside an extent hook: resizing takes the block's arena's lock) */
+        if (!pm_is_slab(e) && usize > SC_SMALL_MAX && likely(!hooks_depth)) {
             unsigned ni = sc_size2index(usize);
             tcache_t *self = tcache_get();
             api_junk_resize(p, oldsize, usize, zero, true);
@@ -430,6 +483,7 @@ EXPORT size_t mosaic_xallocx(void *p, size_t size, size_t extra, int flags) {
     size_t old = sc_size[s1 - 1];
     size_t align = flags_align(flags);
     if (pm_is_slab(e) || (align > OS_PAGE && ((uintptr_t)p & (align - 1)))) return old;
+    if (unlikely(hooks_depth)) return old; /* see api_ralloc */
     extent_t *ext = pm_extent(e);
     size_t total = size + extra < size ? SIZE_MAX : size + extra; /* saturated */
     size_t targets[2] = {total, size};

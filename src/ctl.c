@@ -211,6 +211,7 @@ static int h_opt(CTL_ARGS) {
 
 static int h_thread_arena(CTL_ARGS) {
     (void)leaf, (void)mib, (void)miblen;
+    if (newp && hooks_depth) return EAGAIN; /* inside an extent hook: the cache may be frozen */
     tcache_t *tc = tcache_get();
     arena_t *old = tcache_arena(tc);
     if (!old) return EAGAIN;
@@ -254,6 +255,7 @@ static int h_thread_tcache_enabled(CTL_ARGS) {
     bool old = tc->state == TC_ACTIVE;
     if (newp) {
         if (newlen != sizeof(bool)) return EINVAL;
+        if (hooks_depth) return EAGAIN; /* as thread.arena */
         tcache_set_enabled(tc, *(const bool *)newp);
     }
     READ(old, bool);
@@ -263,6 +265,7 @@ static int h_thread_tcache_enabled(CTL_ARGS) {
 static int h_thread_tcache_flush(CTL_ARGS) {
     (void)leaf, (void)mib, (void)miblen;
     NEITHER();
+    if (hooks_depth) return EAGAIN; /* as thread.arena */
     tcache_t *tc = tcache_get();
     if (tc->state != TC_ACTIVE) return EFAULT; /* no cache (disabled, exited): as jemalloc */
     tcache_flush(tc);

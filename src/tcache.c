@@ -162,11 +162,25 @@ static void tcache_remote_flush(tcache_t *tc, unsigned ind) {
     r->max = max;
 }
 
+/* Empties every bin and remote stack. Passes repeat until one finds them all
+ * empty: an extent hook that a flush sets off may allocate and free on this
+ * thread, into a bin already flushed (a pass that flushes nothing calls no
+ * hook). Callers rely on the cache being empty after it (arena change, exit). */
 void tcache_flush(tcache_t *tc) {
-    for (unsigned i = 0; i < TC_NBINS; i++)
-        if (tcache_ncached(tc, i)) tcache_bin_flush(tc, i, tcache_ncached(tc, i));
-    for (unsigned i = 0; i < SC_NSMALL; i++)
-        if (tc->remote[i].n) tcache_remote_flush(tc, i);
+    bool again = true;
+    while (again) {
+        again = false;
+        for (unsigned i = 0; i < TC_NBINS; i++) {
+            if (!tcache_ncached(tc, i)) continue;
+            tcache_bin_flush(tc, i, tcache_ncached(tc, i));
+            again = true;
+        }
+        for (unsigned i = 0; i < SC_NSMALL; i++) {
+            if (!tc->remote[i].n) continue;
+            tcache_remote_flush(tc, i);
+            again = true;
+        }
+    }
 }
 
 /* Every TC_GC_PERIOD slow-path events, bins that needed no refill since the

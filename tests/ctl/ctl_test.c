@@ -1590,16 +1590,24 @@ static void test_hooks_may_mallctl(void) {
     alarm(0);
 }
 
-/* fork while another thread's extent hook allocates: the hook holds its
- * arena's locks and takes arena 0's, so fork takes arena 0's last (before:
- * fork took arena 0's first, and the two threads deadlocked). */
+/* fork while another thread's extent hook allocates and frees: the hook
+ * holds its arena's locks and takes arena 0's, so fork takes arena 0's last;
+ * its free of another arena's block waits until it is out of the hook
+ * (before: fork took arena 0's and arena 1's locks first, and the two threads
+ * deadlocked). */
 static unsigned fork_hook_arena;
 static volatile int fork_hook_stop;
+static void *fork_hook_other; /* a block of arena 1, freed inside the hook */
 static bool fork_hook_purge(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len,
                             unsigned ind) {
     (void)h;
     void *q = malloc((size_t)1 << 20);
     free(q);
+    /* a block of an arena fork locks before this one (its free waits until
+     * the thread is out of the hook) */
+    void *o = fork_hook_other;
+    fork_hook_other = NULL;
+    free(o);
     return dflt->purge_forced(dflt, addr, size, off, len, ind);
 }
 static extent_hooks_t fork_hooks = {h_alloc, h_dalloc, NULL, NULL, NULL, NULL, fork_hook_purge,
@@ -1607,9 +1615,11 @@ static extent_hooks_t fork_hooks = {h_alloc, h_dalloc, NULL, NULL, NULL, NULL, f
 static void *fork_hook_worker(void *arg) {
     (void)arg;
     while (!fork_hook_stop) {
+        if (!fork_hook_other) fork_hook_other = mallocx((size_t)1 << 20, MALLOCX_ARENA(1) | MALLOCX_TCACHE_NONE);
         void *p = mallocx((size_t)1 << 20, MALLOCX_ARENA(fork_hook_arena) | MALLOCX_TCACHE_NONE);
         if (p) dallocx(p, MALLOCX_TCACHE_NONE);
     }
+    free(fork_hook_other);
     return NULL;
 }
 
@@ -1639,6 +1649,51 @@ static void test_hooks_alloc_fork(void) {
     pthread_join(t, NULL);
     CHECK(bad == 0, "%d of 300 forks failed", bad);
     alarm(0);
+}
+
+/* A hook that allocates and frees while thread.arena's flush runs (a remote
+ * stack's blocks empty a slab of the hooked arena): its frees land in bins
+ * already flushed, and the flush goes round again, so nothing of arena 0's
+ * is left in the cache under the new arena (before: the next flush handed
+ * arena 0's block to the new arena, whose mallocx returned it). */
+static void *flush_hook_alloc(extent_hooks_t *h, void *na, size_t size, size_t align, bool *zero,
+                              bool *commit, unsigned ind) {
+    (void)h;
+    free(malloc(100));
+    return dflt->alloc(dflt, na, size, align, zero, commit, ind);
+}
+static bool flush_hook_purge(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len,
+                             unsigned ind) {
+    (void)h;
+    free(malloc(100));
+    return dflt->purge_forced(dflt, addr, size, off, len, ind);
+}
+static extent_hooks_t flush_hooks = {flush_hook_alloc, h_dalloc, NULL, NULL, NULL, NULL, flush_hook_purge,
+                                     h_split, h_merge};
+
+static void test_hooks_flush_again(void) {
+    dflt = rd_p("arena.0.extent_hooks");
+    REQUIRE(dflt);
+    unsigned own = rd_u("thread.arena"), y, z = new_arena();
+    extent_hooks_t *hp = &flush_hooks;
+    size_t sz = sizeof(y);
+    REQUIRE(mallctl("arenas.create", &y, &sz, &hp, sizeof(hp)) == 0);
+    ssize_t zero = 0;
+    REQUIRE(ctl(NULL, NULL, &zero, sizeof(zero), "arena.%u.dirty_decay_ms", y) == 0);
+    void *v[48];
+    for (int i = 0; i < 48; i++) REQUIRE((v[i] = mallocx(14000, MALLOCX_ARENA(y) | MALLOCX_TCACHE_NONE)));
+    for (int i = 0; i < 47; i++) free(v[i]); /* onto this thread's remote stack */
+    set_arena(z);
+    REQUIRE(mallctl("thread.tcache.flush", NULL, NULL, NULL, 0) == 0);
+    int bad = 0;
+    for (int i = 0; i < 64; i++) {
+        void *p = mallocx(100, MALLOCX_ARENA(z) | MALLOCX_TCACHE_NONE);
+        REQUIRE(p);
+        bad += arena_of_block(p) != z;
+    }
+    CHECK(bad == 0, "%d blocks of mallocx(MALLOCX_ARENA(%u)) from another arena", bad, z);
+    free(v[47]);
+    set_arena(own);
 }
 
 static void test_arenas_lookup(void) {
@@ -1835,6 +1890,7 @@ static const tcase_t tests[] = {
     {"hooks_may_allocate", test_hooks_may_allocate},
     {"hooks_may_mallctl", test_hooks_may_mallctl},
     {"hooks_alloc_fork", test_hooks_alloc_fork},
+    {"hooks_flush_again", test_hooks_flush_again},
     {"arenas_lookup", test_arenas_lookup},
     {"errors_and_mib", test_errors_and_mib},
     {"threads_and_fork", test_threads},
