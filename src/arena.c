@@ -610,12 +610,13 @@ void arena_destroy(arena_t *a) {
     __atomic_store_n(&arenas[ind], NULL, __ATOMIC_RELEASE);
     /* Reuse the record only if the hooks took every page back: records of
      * pages they kept would otherwise look like the new arena's. */
-    if (a->pa.mapped_total == 0) {
-        arena_retired[ind] = a;
-    } else { /* the record stays with the kept pages; its stacks' memory need not */
-        *(void ***)a->xfer_mem = arena_xfer_spare;
-        arena_xfer_spare = a->xfer_mem;
-        a->xfer_mem = NULL;
+    arena_t *old = arena_retired[ind]; /* one arena_new passed over: still pinned then */
+    if (a->pa.mapped_total == 0) arena_retired[ind] = a;
+    else old = a; /* the record stays with the kept pages; its stacks' memory need not */
+    if (old && old->xfer_mem) { /* (a drained stack: nothing reads that memory) */
+        *(void ***)old->xfer_mem = arena_xfer_spare;
+        arena_xfer_spare = old->xfer_mem;
+        old->xfer_mem = NULL;
     }
     arena_free_ind[arena_nfree++] = ind;
     mutex_unlock(&arenas_lock);
