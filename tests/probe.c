@@ -2,13 +2,47 @@
  * probe.c -- a tiny LD_PRELOAD library for tests/programs.sh: at start-up
  * each process appends "PID COMM MODULE" to $MOSAIC_PROBE_FILE, where MODULE
  * is the file that provides the process's malloc. It proves that a real
- * program (and every process it starts) ran on Mosaic. No allocation.
+ * program (and every process it starts) ran on Mosaic. No allocation of
+ * its own.
  */
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/*
+ * The file that provides malloc. dlsym(RTLD_DEFAULT) gives the address
+ * calls resolve to, except in a position-dependent executable that takes
+ * malloc's address (Debian 12's /usr/bin/python3.11): there the canonical
+ * address is the executable's own PLT stub. Then the provider is the first
+ * object after the executable, in load (= lookup) order, that defines it.
+ */
+static const char *malloc_module(void)
+{
+    Dl_info info;
+    void *sym = dlsym(RTLD_DEFAULT, "malloc");
+    if (!sym || !dladdr(sym, &info) || !info.dli_fname)
+        return "unresolved";
+    struct link_map *map = NULL;
+    void *self = dlopen(NULL, RTLD_LAZY | RTLD_NOLOAD);
+    if (!self || dlinfo(self, RTLD_DI_LINKMAP, &map) != 0 || !map)
+        return info.dli_fname;
+    for (struct link_map *l = map->l_next; l; l = l->l_next)
+        if (strcmp(l->l_name, info.dli_fname) == 0)
+            return info.dli_fname; /* a library: the usual case */
+    for (struct link_map *l = map->l_next; l; l = l->l_next) {
+        if (!l->l_name[0])
+            continue; /* the vDSO */
+        void *h = dlopen(l->l_name, RTLD_LAZY | RTLD_NOLOAD);
+        void *s = h ? dlsym(h, "malloc") : NULL;
+        Dl_info li;
+        if (s && dladdr(s, &li) && li.dli_fname && strcmp(li.dli_fname, l->l_name) == 0)
+            return l->l_name; /* (defined there, not in one of its dependencies) */
+    }
+    return info.dli_fname;
+}
 
 __attribute__((constructor)) static void probe(void)
 {
@@ -25,11 +59,7 @@ __attribute__((constructor)) static void probe(void)
             *nl = 0;
         close(fd);
     }
-    const char *mod = "unresolved";
-    Dl_info info;
-    void *sym = dlsym(RTLD_DEFAULT, "malloc");
-    if (sym && dladdr(sym, &info) && info.dli_fname)
-        mod = info.dli_fname;
+    const char *mod = malloc_module();
     /* no stdio: format by hand */
     char pid[24];
     long v = (long)getpid();
