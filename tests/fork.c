@@ -270,10 +270,11 @@ static void on_alarm(int sig)
     if (pid < 0) {
         sig_fork_errors++;
     } else {
-        int st;
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        int st = -1; /* stays a failure if waitpid fails */
+        pid_t w;
+        while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
             ;
-        if (st != 0) {
+        if (w != pid || st != 0) {
             sig_bad++;
             sig_last_status = st;
         }

@@ -9,8 +9,11 @@ CTL_DEPS := tests/ctl/tctl.h $(HDR) $(LIB_SO)
 JEMALLOC_H := /usr/include/jemalloc/jemalloc.h
 
 .PHONY: test-ctl
-test-ctl: $(CTL_T)/ctl_test $(CTL_T)/compat $(CTL_T)/junk $(CTL_T)/retain $(CTL_T)/stats_print $(CTL_T)/conf_probe \
+# compat needs Debian's jemalloc header: when it cannot be built the suite
+# still runs, and reports compat as one failure (tests/ctl/run.sh).
+test-ctl: $(CTL_T)/ctl_test $(CTL_T)/junk $(CTL_T)/retain $(CTL_T)/stats_print $(CTL_T)/conf_probe \
 	  $(CTL_T)/conf_probe_str $(CTL_T)/conf_probe_static $(BUILD)/mosaic-run
+	-@$(MAKE) --no-print-directory $(CTL_T)/compat
 	sh tests/ctl/run.sh $(BUILD)
 
 $(CTL_T):
@@ -46,4 +49,4 @@ $(JEMALLOC_H):
 	@echo "jemalloc.h missing: installing libjemalloc-dev (Debian) for the compatibility test"
 	if [ "$$(id -u)" = 0 ]; then apt-get install -y libjemalloc-dev >/dev/null 2>&1 || \
 	  { apt-get update >/dev/null 2>&1 && apt-get install -y libjemalloc-dev >/dev/null; }; \
-	else sudo apt-get install -y libjemalloc-dev; fi
+	else echo "not root: install libjemalloc-dev (Debian) to build tests/ctl/compat.c"; exit 1; fi

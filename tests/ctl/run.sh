@@ -24,7 +24,11 @@ prog() {
 
 {
     prog ctl_test "$T/ctl_test"
-    prog compat "$T/compat"
+    if [ -x "$T/compat" ]; then
+        prog compat "$T/compat"
+    else
+        echo "FAIL compat: not built (it needs /usr/include/jemalloc/jemalloc.h: Debian libjemalloc-dev)"
+    fi
     prog junk env MOSAIC_CONF=junk:true,dirty_decay_ms:-1 "$T/junk"
     for r in false true; do
         prog retain_$r env MOSAIC_CONF=retain:$r,dirty_decay_ms:0,muzzy_decay_ms:0 "$T/retain" retain_$r

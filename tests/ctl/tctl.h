@@ -89,7 +89,11 @@ static int t_main(const tcase_t *tests, size_t n, int argc, char **argv) {
             _exit(t_nfailed ? 1 : 0);
         }
         int st = 0;
-        waitpid(pid, &st, 0);
+        if (pid < 0 || waitpid(pid, &st, 0) != pid) { /* not run: a failure, never a pass */
+            printf("FAIL %s: could not run it (fork/waitpid: %s)\n", tests[i].name, strerror(errno));
+            failed++;
+            continue;
+        }
         if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
             printf("PASS %s\n", tests[i].name);
         } else {
