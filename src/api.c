@@ -119,23 +119,12 @@ static inline void api_junk_resize(void *p, size_t old, size_t new, bool zero, b
     if (!before && new > old && !zero) memset((char *)p + old, ARENA_JUNK_ALLOC, new - old);
 }
 
-/*
- * Frees made inside an extent hook that the thread cache cannot take wait
- * here: the hook runs with its arena's locks held, and freeing into the
- * block's arena would take that arena's locks after them, in an order fork
- * cannot follow (hooks.h). They are done at the thread's next slow path
- * outside any hook. Out of band: a freed block is never linked through
- * itself. More than API_DEFER_MAX at once are freed at once instead.
- */
-#define API_DEFER_MAX 64
-static __thread void *api_deferred[API_DEFER_MAX];
-static __thread unsigned api_ndeferred;
+/* Frees deferred inside extent hooks are done at the next slow path
+ * outside one (tcache_defer_free). */
 #define API_DRAIN()                                                                                \
     do {                                                                                           \
-        if (unlikely(api_ndeferred) && !hooks_depth) api_drain_deferred();                         \
+        if (unlikely(tc_tls.ndeferred) && !hooks_depth) tcache_drain_deferred(&tc_tls);            \
     } while (0)
-static NOINLINE void api_drain_deferred(void);
-static void api_defer_free(void *p, uintptr_t e);
 
 /* The thread's cache for an allocation; none inside an extent hook. */
 static inline tcache_t *api_thread_cache(void) { return unlikely(hooks_depth) ? NULL : tcache_get(); }
@@ -166,6 +155,7 @@ static void *api_alloc(size_t size, size_t align, bool zero, tcache_t *tc, arena
         p = tcache_alloc_fast(tc, ind);
         if (!p) p = tcache_alloc_slow(tc, ind);
         if (p && zero) memset(p, 0, usize);
+        if (p && tc != self) self->direct_alloc_bytes += usize; /* explicit cache: still this thread's */
     } else {
         arena_t *a = arena ? arena : tcache_arena(self);
         p = usize <= SC_SMALL_MAX ? arena_malloc_small(a, ind, zero)
@@ -187,12 +177,14 @@ static void api_dalloc(void *p, uintptr_t e, tcache_t *tc) {
         return;
     }
     if (unlikely(hooks_depth)) {
-        api_defer_free(p, e);
+        tcache_defer_free(&tc_tls, p, e);
         return;
     }
     API_DRAIN();
     if (tc) { /* explicit cache: no ownership check */
-        if (tcache_free_fast_ind(tc, p, (size_t)pm_szind1(e) - 1)) return;
+        unsigned s1 = pm_szind1(e);
+        if (s1) tc_tls.direct_free_bytes += sc_size[s1 - 1]; /* thread.deallocated, as in api_alloc */
+        if (tcache_free_fast_ind(tc, p, (size_t)s1 - 1)) return;
         int err = errno; /* see api_free_slow */
         tcache_free_slow(tc, p, e);
         errno = err;
@@ -204,26 +196,6 @@ static void api_dalloc(void *p, uintptr_t e, tcache_t *tc) {
     int err = errno;
     arena_dalloc(p, e);
     errno = err;
-}
-
-static void api_defer_free(void *p, uintptr_t e) {
-    if (!pm_szind1(e)) arena_bad_free(p, e, "free"); /* checked now, not when drained */
-    if (likely(api_ndeferred < API_DEFER_MAX)) {
-        api_deferred[api_ndeferred++] = p;
-        return;
-    }
-    unsigned s1 = pm_szind1(e);
-    tc_tls.direct_free_bytes += sc_size[s1 - 1];
-    int err = errno;
-    arena_dalloc(p, e);
-    errno = err;
-}
-
-static NOINLINE void api_drain_deferred(void) {
-    while (api_ndeferred) {
-        void *p = api_deferred[--api_ndeferred];
-        api_dalloc(p, pagemap_lookup(p), NULL);
-    }
 }
 
 static NOINLINE void *api_malloc_slow(size_t size) {
@@ -253,7 +225,7 @@ static NOINLINE void api_free_slow(void *p, uintptr_t e) {
     /* free keeps errno (glibc does, POSIX 2024 requires it): what a free can
      * set off below (purges, unmaps, a user's extent hooks) may change it. */
     if (unlikely(hooks_depth)) { /* inside an extent hook: no flush (see hooks.h) */
-        api_defer_free(p, e);
+        tcache_defer_free(&tc_tls, p, e);
         return;
     }
     API_DRAIN();
@@ -345,7 +317,7 @@ EXPORT void *mosaic_realloc(void *p, size_t size) {
         mosaic_free(p);
         return NULL;
     }
-    return api_ralloc(p, size, 0, false, tcache_get(), NULL, "realloc");
+    return api_ralloc(p, size, 0, false, api_thread_cache(), NULL, "realloc");
 }
 
 EXPORT void *mosaic_reallocarray(void *p, size_t n, size_t size) {
@@ -366,7 +338,7 @@ static void *api_memalign(size_t align, size_t size) {
         return NULL;
     }
     if (align & (align - 1)) align = (size_t)1 << (sc_lg_floor(align) + 1);
-    return api_alloc(size, align, false, api_ready() || api_init() ? tcache_get() : NULL, NULL);
+    return api_alloc(size, align, false, api_ready() || api_init() ? api_thread_cache() : NULL, NULL);
 }
 
 EXPORT int mosaic_posix_memalign(void **memptr, size_t align, size_t size) {
@@ -414,7 +386,7 @@ EXPORT void mosaic_free_aligned_sized(void *p, size_t align, size_t size) {
 
 EXPORT int mosaic_malloc_trim(size_t pad) {
     (void)pad;
-    if (!api_ready()) return 0;
+    if (!api_ready() || hooks_depth) return 0; /* (not from an extent hook: hooks.h) */
     tcache_flush(tcache_get());
     unsigned n = arena_count();
     for (unsigned i = 0; i < n; i++) {
@@ -442,7 +414,7 @@ static inline size_t flags_align(int flags) {
 static bool api_flags(int flags, tcache_t **tc, arena_t **arena) {
     if (!api_ready() && !api_init()) return false;
     unsigned t = FLAG_TCACHE(flags), a = FLAG_ARENA(flags);
-    if (t == 0) *tc = tcache_get();
+    if (t == 0) *tc = api_thread_cache();
     else if (t == 1) *tc = NULL;
     else if (!(*tc = tcache_explicit(t - 2))) return false;
     *arena = NULL;

@@ -209,10 +209,18 @@ static int h_opt(CTL_ARGS) {
     RO_VALUE(p);
 }
 
+/* The calling thread's cache for the thread.* names; NULL inside an extent
+ * hook on a thread that has none yet (setting one up chooses an arena under
+ * a lock fork takes before the hook's arena's: hooks.h). */
+static tcache_t *ctl_thread_cache(void) {
+    return hooks_depth && tc_tls.state == TC_UNINIT ? NULL : tcache_get();
+}
+
 static int h_thread_arena(CTL_ARGS) {
     (void)leaf, (void)mib, (void)miblen;
     if (newp && hooks_depth) return EAGAIN; /* inside an extent hook: the cache may be frozen */
-    tcache_t *tc = tcache_get();
+    tcache_t *tc = ctl_thread_cache();
+    if (!tc) return EAGAIN;
     arena_t *old = tcache_arena(tc);
     if (!old) return EAGAIN;
     unsigned oldind = old->ind, newind = oldind;
@@ -228,7 +236,7 @@ static int h_thread_arena(CTL_ARGS) {
 }
 
 static void ctl_thread_counters(void) {
-    tcache_t *tc = tcache_get();
+    tcache_t *tc = hooks_depth ? &tc_tls : tcache_get(); /* (a thread without one counts 0) */
     ctl_tls_counter[0] = tcache_allocated(tc);
     ctl_tls_counter[1] = tcache_deallocated(tc);
 }
@@ -251,7 +259,8 @@ static int h_thread_counterp(CTL_ARGS) {
 
 static int h_thread_tcache_enabled(CTL_ARGS) {
     (void)leaf, (void)mib, (void)miblen;
-    tcache_t *tc = tcache_get();
+    tcache_t *tc = ctl_thread_cache();
+    if (!tc) return EAGAIN;
     bool old = tc->state == TC_ACTIVE;
     if (newp) {
         if (newlen != sizeof(bool)) return EINVAL;
@@ -275,6 +284,7 @@ static int h_thread_tcache_flush(CTL_ARGS) {
 static int h_thread_idle(CTL_ARGS) {
     (void)leaf, (void)mib, (void)miblen;
     NEITHER();
+    if (hooks_depth) return EAGAIN; /* as thread.tcache.flush */
     tcache_t *tc = tcache_get();
     tcache_flush(tc);
     arena_t *a = tcache_arena(tc);

@@ -1,4 +1,5 @@
 #include "tcache.h"
+#include "hooks.h"
 #include "base.h"
 #include "conf.h"
 #include "fmt.h"
@@ -166,10 +167,38 @@ static void tcache_remote_flush(tcache_t *tc, unsigned ind) {
  * empty: an extent hook that a flush sets off may allocate and free on this
  * thread, into a bin already flushed (a pass that flushes nothing calls no
  * hook). Callers rely on the cache being empty after it (arena change, exit). */
+void tcache_defer_free(tcache_t *tc, void *p, uintptr_t e) {
+    unsigned s1 = pm_szind1(e);
+    if (!s1) arena_bad_free(p, e, "free"); /* checked now, not when drained */
+    if (likely(tc->ndeferred < TC_DEFER_MAX)) {
+        /* A thread that never set up its cache has no exit hook yet: set
+         * it (tc_key is one of the process's first keys, so this stores a
+         * pointer and allocates nothing). */
+        if (tc == &tc_tls && tc->state == TC_UNINIT && !tc->ndeferred) pthread_setspecific(tc_key, tc);
+        tc->deferred[tc->ndeferred++] = p;
+        return;
+    }
+    tc->direct_free_bytes += sc_size[s1 - 1];
+    arena_dalloc(p, e);
+}
+
+void tcache_drain_deferred(tcache_t *tc) {
+    while (tc->ndeferred && !hooks_depth) { /* a hook a free sets off may defer more */
+        void *p = tc->deferred[--tc->ndeferred];
+        uintptr_t e = pagemap_lookup(p);
+        tc->direct_free_bytes += sc_size[pm_szind1(e) - 1];
+        arena_dalloc(p, e);
+    }
+}
+
 void tcache_flush(tcache_t *tc) {
     bool again = true;
     while (again) {
         again = false;
+        if (tc->ndeferred && !hooks_depth) {
+            tcache_drain_deferred(tc);
+            again = true;
+        }
         for (unsigned i = 0; i < TC_NBINS; i++) {
             if (!tcache_ncached(tc, i)) continue;
             tcache_bin_flush(tc, i, tcache_ncached(tc, i));
@@ -204,8 +233,10 @@ void *tcache_alloc_slow(tcache_t *tc, unsigned ind) {
         void **high = tcache_bin_freeze(tc, ind); /* (it is empty) */
         unsigned n = arena_fill(a, ind, low, want, tc->nalloc[ind] + 1 - tc->merged[ind]);
         tc->high[ind] = high;
-        tc->merged[ind] = tc->nalloc[ind] + 1;
         tc->gc_filled[ind] = 1;
+        /* the request counts in the bin either way (a failed one too), and
+         * nalloc grows only with a block: merged must not pass it */
+        tc->merged[ind] = tc->nalloc[ind] + (n ? 1 : 0);
         if (!n) return NULL;
         tc->nfilled[ind] += n;
         tc->top[ind] = low + n - 1;
@@ -268,10 +299,15 @@ void tcache_set_enabled(tcache_t *tc, bool on) {
 
 static void tcache_thread_exit(void *arg) {
     tcache_t *tc = arg;
+    if (tc->state == TC_UNINIT) { /* registered only for deferred frees */
+        tcache_drain_deferred(tc);
+        return;
+    }
     if (tc->state == TC_ACTIVE) {
-        tcache_flush(tc);
+        tcache_flush(tc); /* (drains the deferred frees too) */
         tcache_stacks_detach(tc);
     }
+    tcache_drain_deferred(tc);
     if (tc->state != TC_EXITED) arena_detach(tc->arena);
     tc->state = TC_EXITED;
 }

@@ -19,6 +19,7 @@
 #include "sizeclass.h"
 
 #define TC_NBINS 44 /* classes up to 65536 bytes */
+#define TC_DEFER_MAX 64 /* see tcache_defer_free */
 
 enum { TC_UNINIT = 0, TC_ACTIVE, TC_BYPASS, TC_EXITED };
 
@@ -58,6 +59,10 @@ typedef struct tcache_s {
     uint8_t gc_filled[TC_NBINS];
     rbin_t remote[SC_NSMALL]; /* small blocks owned by other arenas */
     void *stack_mem;
+    /* Frees made inside an extent hook that could not be cached, waiting
+     * for the thread to leave the hook (tcache_defer_free). */
+    uint32_t ndeferred;
+    void *deferred[TC_DEFER_MAX];
 } tcache_t;
 
 extern __thread tcache_t tc_tls __attribute__((tls_model("initial-exec")));
@@ -68,8 +73,20 @@ void *tcache_alloc_slow(tcache_t *tc, unsigned ind);
 void tcache_free_slow(tcache_t *tc, void *p, uintptr_t entry);
 /* Sets up the calling thread's cache if it has none yet. */
 tcache_t *tcache_get(void);
-/* Returns every cached block to its arena. */
+/* Returns every cached block to its arena (and, outside extent hooks, the
+ * deferred frees). */
 void tcache_flush(tcache_t *tc);
+/*
+ * A free inside an extent hook (hooks.h) that the cache cannot take: the
+ * hook runs with its arena's locks held, and freeing into the block's arena
+ * would take that arena's locks after them, in an order fork cannot follow.
+ * It waits on the thread's list (out of band: a freed block is never linked
+ * through itself) until tcache_drain_deferred, called outside hooks by the
+ * next slow path, flush or thread exit. Beyond TC_DEFER_MAX it is freed at
+ * once. The block's pagemap entry is checked now.
+ */
+void tcache_defer_free(tcache_t *tc, void *p, uintptr_t entry);
+void tcache_drain_deferred(tcache_t *tc);
 /* Enables/disables the calling thread's cache (thread.tcache.enabled). */
 void tcache_set_enabled(tcache_t *tc, bool on);
 /* The calling thread's arena (for non-cached allocation). */

@@ -394,6 +394,17 @@ static void test_thread_allocated(void) {
     CHECK_EQ_U(rd_u64("thread.allocated") - a2, ((size_t)3 << 19) + ((size_t)1 << 20));
     CHECK_EQ_U(rd_u64("thread.deallocated") - d2, ((size_t)1 << 20) + ((size_t)3 << 19));
     dallocx(g, MALLOCX_TCACHE_NONE);
+    /* through an explicit cache: still this thread's allocations and frees */
+    unsigned etc;
+    size_t esz = sizeof(etc);
+    REQUIRE(mallctl("tcache.create", &etc, &esz, NULL, 0) == 0);
+    void *ev[100];
+    uint64_t a3 = rd_u64("thread.allocated"), d3 = rd_u64("thread.deallocated");
+    for (int i = 0; i < 100; i++) REQUIRE((ev[i] = mallocx(100, MALLOCX_TCACHE(etc))));
+    CHECK_EQ_U(rd_u64("thread.allocated") - a3, 100 * 112);
+    for (int i = 0; i < 100; i++) dallocx(ev[i], MALLOCX_TCACHE(etc));
+    CHECK_EQ_U(rd_u64("thread.deallocated") - d3, 100 * 112);
+    CHECK(mallctl("tcache.destroy", NULL, NULL, &etc, sizeof(etc)) == 0);
     /* another thread has its own counters */
     pthread_t th;
     REQUIRE(pthread_create(&th, NULL, thread_counts, NULL) == 0);
@@ -1720,6 +1731,64 @@ static void test_hooks_flush_again(void) {
     set_arena(own);
 }
 
+/* Frees a hook defers (blocks of other arenas, too big for the cache) are
+ * done when the thread leaves the hook: also when the thread's only call
+ * was the purge and it exits right after, and before an arena.<i>.destroy
+ * of the blocks' arena (its flush of the caller's cache drains them). */
+static void *defer_block;
+static bool defer_purge(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len,
+                        unsigned ind) {
+    (void)h;
+    void *b = defer_block;
+    defer_block = NULL;
+    if (b) dallocx(b, MALLOCX_TCACHE_NONE);
+    return dflt->purge_forced(dflt, addr, size, off, len, ind);
+}
+static extent_hooks_t defer_hooks = {h_alloc, h_dalloc, NULL, NULL, NULL, NULL, defer_purge,
+                                     h_split, h_merge};
+static unsigned defer_arena;
+static void *defer_purger(void *arg) {
+    (void)arg;
+    ctl(NULL, NULL, NULL, 0, "arena.%u.purge", defer_arena); /* this thread's only call */
+    return NULL;
+}
+static void defer_dirty(void) { /* dirty pages in the hooked arena, for the purge */
+    void *p = mallocx((size_t)1 << 20, MALLOCX_ARENA(defer_arena) | MALLOCX_TCACHE_NONE);
+    REQUIRE(p);
+    memset(p, 1, (size_t)1 << 20);
+    dallocx(p, MALLOCX_TCACHE_NONE);
+}
+
+static void test_hooks_deferred_frees(void) {
+    dflt = rd_p("arena.0.extent_hooks");
+    REQUIRE(dflt);
+    extent_hooks_t *hp = &defer_hooks;
+    size_t sz = sizeof(defer_arena);
+    REQUIRE(mallctl("arenas.create", &defer_arena, &sz, &hp, sizeof(hp)) == 0);
+    hooks_arena = defer_arena;
+    ssize_t never = -1;
+    REQUIRE(ctl(NULL, NULL, &never, sizeof(never), "arena.%u.dirty_decay_ms", defer_arena) == 0);
+    /* 1. a thread that exits right after */
+    unsigned x = new_arena();
+    defer_dirty();
+    REQUIRE((defer_block = mallocx(40000, MALLOCX_ARENA(x) | MALLOCX_TCACHE_NONE)));
+    epoch();
+    size_t large0 = rd_z("stats.arenas.%u.large.allocated", x);
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, defer_purger, NULL) == 0);
+    pthread_join(t, NULL);
+    CHECK(defer_block == NULL, "the hook did not run");
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.large.allocated", x), large0 - 40960);
+    /* 2. the blocks' arena destroyed right after the purge that deferred */
+    defer_dirty();
+    REQUIRE((defer_block = mallocx(40000, MALLOCX_ARENA(x) | MALLOCX_TCACHE_NONE)));
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", defer_arena) == 0);
+    CHECK(defer_block == NULL, "the hook did not run");
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.destroy", x) == 0);
+    free(malloc(50000)); /* a slow path: nothing of x's may be left to free */
+}
+
 static void test_arenas_lookup(void) {
     unsigned a = new_arena();
     void *ps[4] = {mallocx(8, MALLOCX_ARENA(a)), mallocx(3000, MALLOCX_ARENA(a)),
@@ -1915,6 +1984,7 @@ static const tcase_t tests[] = {
     {"hooks_may_mallctl", test_hooks_may_mallctl},
     {"hooks_alloc_fork", test_hooks_alloc_fork},
     {"hooks_flush_again", test_hooks_flush_again},
+    {"hooks_deferred_frees", test_hooks_deferred_frees},
     {"arenas_lookup", test_arenas_lookup},
     {"errors_and_mib", test_errors_and_mib},
     {"threads_and_fork", test_threads},
