@@ -276,6 +276,7 @@ static int h_thread_tcache_flush(CTL_ARGS) {
     NEITHER();
     if (hooks_depth) return EAGAIN; /* as thread.arena */
     tcache_t *tc = tcache_get();
+    tcache_drain_deferred(tc); /* (also without a cache) */
     if (tc->state != TC_ACTIVE) return EFAULT; /* no cache (disabled, exited): as jemalloc */
     tcache_flush(tc);
     return 0;
@@ -299,6 +300,7 @@ static int h_tcache_create(CTL_ARGS) {
         if (oldlenp) *oldlenp = 0;
         return EINVAL;
     }
+    if (hooks_depth) return EAGAIN; /* inside an extent hook (hooks.h): takes tc_lock */
     unsigned ind;
     if (!tcache_create_explicit(&ind)) return EFAULT;
     READ(ind, unsigned);
@@ -312,6 +314,7 @@ static int h_tcache_flush(CTL_ARGS) {
     WRITE(ind, unsigned);
     tcache_t *tc = ind == UINT_MAX ? NULL : tcache_explicit(ind);
     if (!tc) return EFAULT;
+    if (hooks_depth) return EAGAIN; /* a flush takes other arenas' locks */
     tcache_flush(tc);
     return 0;
 }
@@ -321,6 +324,7 @@ static int h_tcache_destroy(CTL_ARGS) {
     WRITEONLY();
     unsigned ind = UINT_MAX;
     WRITE(ind, unsigned);
+    if (hooks_depth) return EAGAIN; /* as tcache.flush */
     if (ind == UINT_MAX || !tcache_destroy_explicit(ind)) return EFAULT;
     return 0;
 }

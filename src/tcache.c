@@ -4,6 +4,7 @@
 #include "conf.h"
 #include "fmt.h"
 #include "pagemap.h"
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -163,34 +164,42 @@ static void tcache_remote_flush(tcache_t *tc, unsigned ind) {
     r->max = max;
 }
 
-/* Empties every bin and remote stack. Passes repeat until one finds them all
- * empty: an extent hook that a flush sets off may allocate and free on this
- * thread, into a bin already flushed (a pass that flushes nothing calls no
- * hook). Callers rely on the cache being empty after it (arena change, exit). */
+/* (Both keep errno, as every free path does: the frees may purge, and
+ * purges may call user hooks.) */
 void tcache_defer_free(tcache_t *tc, void *p, uintptr_t e) {
     unsigned s1 = pm_szind1(e);
     if (!s1) arena_bad_free(p, e, "free"); /* checked now, not when drained */
     if (likely(tc->ndeferred < TC_DEFER_MAX)) {
-        /* A thread that never set up its cache has no exit hook yet: set
-         * it (tc_key is one of the process's first keys, so this stores a
-         * pointer and allocates nothing). */
-        if (tc == &tc_tls && tc->state == TC_UNINIT && !tc->ndeferred) pthread_setspecific(tc_key, tc);
+        /* A thread without its exit hook (its cache never set up, or its
+         * exit hook already run, by a later key's destructor) gets it set
+         * again (tc_key is one of the process's first keys, so this stores
+         * a pointer and allocates nothing). */
+        if (tc == &tc_tls && (tc->state == TC_UNINIT || tc->state == TC_EXITED) && !tc->ndeferred)
+            pthread_setspecific(tc_key, tc);
         tc->deferred[tc->ndeferred++] = p;
         return;
     }
+    int err = errno;
     tc->direct_free_bytes += sc_size[s1 - 1];
     arena_dalloc(p, e);
+    errno = err;
 }
 
 void tcache_drain_deferred(tcache_t *tc) {
+    int err = errno;
     while (tc->ndeferred && !hooks_depth) { /* a hook a free sets off may defer more */
         void *p = tc->deferred[--tc->ndeferred];
         uintptr_t e = pagemap_lookup(p);
         tc->direct_free_bytes += sc_size[pm_szind1(e) - 1];
         arena_dalloc(p, e);
     }
+    errno = err;
 }
 
+/* Empties every bin and remote stack. Passes repeat until one finds them all
+ * empty: an extent hook that a flush sets off may allocate and free on this
+ * thread, into a bin already flushed (a pass that flushes nothing calls no
+ * hook). Callers rely on the cache being empty after it (arena change, exit). */
 void tcache_flush(tcache_t *tc) {
     bool again = true;
     while (again) {

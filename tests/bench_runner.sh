@@ -76,6 +76,45 @@ ok = abs(sep - 0.000412) < 2e-6 and abs(inter - 0.7239) < 1e-3 and ties == 1.0 \
 sys.exit(0 if ok else 1)
 PY
 
+# The bar with failures: a benchmark Mosaic failed (or whose checksum under
+# Mosaic differs from the others') misses every bar, and geometric means
+# compare Mosaic and a peer over what both finished.
+python3 - <<'PY' || fail "bar verdicts with failed runs are wrong"
+import sys
+sys.path.insert(0, "bench")
+import run
+def row(b, a, wall, rss=1024, check="7", status="ok"):
+    return {"bench": b, "alloc": a, "rep": "1", "threads": "1", "status": status,
+            "wall_s": str(wall), "user_s": "0", "sys_s": "0", "cpu_s": str(wall),
+            "maxrss_kb": str(rss), "secs": str(wall), "metric": "1", "unit": "ops/s",
+            "check": check, "malloc_lib": "x", "bg_load": "0", "extra": "{}", "argv": ""}
+allocs = ["mosaic", "system", "jemalloc"]
+base = [row("a", x, 1.0) for x in allocs] + [row("b", "system", 2.0), row("b", "jemalloc", 1.0)]
+cases = {
+    # mosaic times out on b, where it would have been slow
+    "failed": base + [row("b", "mosaic", 0, status="timeout")],
+    # mosaic finishes b fast, but with a wrong checksum
+    "checksum": base + [row("b", "mosaic", 0.1, check="8")],
+}
+ok = True
+for name, rows in cases.items():
+    benches, al, stats, problems = run.summarize(rows)
+    bar = run.bar_section(benches, al, stats, [])
+    lines = [l for l in bar.splitlines() if l.startswith("- ")]
+    if len(lines) != 5 or any("**met**" in l for l in lines) or \
+            not all("mosaic failed" in l for l in lines):
+        ok = False
+        print("%s:\n%s" % (name, bar))
+    if name == "checksum" and not any("treated as failed: mosaic" in p for p in problems):
+        ok = False
+        print("checksum problems: %s" % problems)
+# and with every run fine, the geomean bar is met where Mosaic is fastest
+benches, al, stats, problems = run.summarize(base + [row("b", "mosaic", 0.5)])
+bar = run.bar_section(benches, al, stats, [])
+ok = ok and "wall time at or below the fastest peer's (jemalloc): **met**" in bar and not problems
+sys.exit(0 if ok else 1)
+PY
+
 python3 bench/run.py report --build "$BUILD" --out "$tmp/out" --md "$tmp/md/RESULTS-x.md" \
   >"$tmp/log" 2>&1 || { cat "$tmp/log"; fail "bench/run.py report exited non-zero"; }
 [ -f "$tmp/md/data-x/results.csv" ] || fail "report did not copy the data to data-x/"

@@ -1752,6 +1752,17 @@ static void *defer_purger(void *arg) {
     ctl(NULL, NULL, NULL, 0, "arena.%u.purge", defer_arena); /* this thread's only call */
     return NULL;
 }
+static pthread_key_t defer_late_key;
+static void defer_late_destructor(void *v) {
+    (void)v;
+    ctl(NULL, NULL, NULL, 0, "arena.%u.purge", defer_arena);
+}
+static void *defer_late_thread(void *arg) {
+    (void)arg;
+    free(malloc(10)); /* the thread's cache (and its exit hook) set up first */
+    pthread_setspecific(defer_late_key, (void *)1);
+    return NULL;
+}
 static void defer_dirty(void) { /* dirty pages in the hooked arena, for the purge */
     void *p = mallocx((size_t)1 << 20, MALLOCX_ARENA(defer_arena) | MALLOCX_TCACHE_NONE);
     REQUIRE(p);
@@ -1787,6 +1798,36 @@ static void test_hooks_deferred_frees(void) {
     CHECK(defer_block == NULL, "the hook did not run");
     CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.destroy", x) == 0);
     free(malloc(50000)); /* a slow path: nothing of x's may be left to free */
+    /* 3. free keeps errno when it drains a deferred free whose arena purges
+     * through a hook that sets errno */
+    errno_dflt = dflt;
+    extent_hooks_t *eh = &errno_hooks;
+    unsigned e;
+    sz = sizeof(e);
+    REQUIRE(mallctl("arenas.create", &e, &sz, &eh, sizeof(eh)) == 0);
+    ssize_t zero = 0;
+    REQUIRE(ctl(NULL, NULL, &zero, sizeof(zero), "arena.%u.dirty_decay_ms", e) == 0);
+    void *big = malloc(50000);
+    REQUIRE(big);
+    defer_dirty();
+    REQUIRE((defer_block = mallocx(16384, MALLOCX_ARENA(e) | MALLOCX_TCACHE_NONE)));
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", defer_arena) == 0);
+    CHECK(defer_block == NULL, "the hook did not run");
+    errno = 4321;
+    free(big); /* drains the deferred free: arena e purges, its hook sets EIO */
+    CHECK(errno == 4321, "free changed errno to %d", errno);
+    /* 4. a free deferred after the thread's exit hook ran (from a later
+     * key's destructor) */
+    defer_dirty();
+    REQUIRE((defer_block = mallocx(40000, MALLOCX_ARENA(e) | MALLOCX_TCACHE_NONE)));
+    epoch();
+    size_t large_e = rd_z("stats.arenas.%u.large.allocated", e);
+    REQUIRE(pthread_key_create(&defer_late_key, defer_late_destructor) == 0);
+    REQUIRE(pthread_create(&t, NULL, defer_late_thread, NULL) == 0);
+    pthread_join(t, NULL);
+    CHECK(defer_block == NULL, "the hook did not run");
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.large.allocated", e), large_e - 40960);
 }
 
 static void test_arenas_lookup(void) {
