@@ -133,8 +133,9 @@ def install_peers(missing, log):
     r = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + pkgs,
                        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
+        last = r.stderr.strip().splitlines()[-1:] if r.stderr else []
         log("apt-get install failed (%s); comparing what is installed" %
-            r.stderr.strip().splitlines()[-1:] if r.stderr else "")
+            (last[0] if last else "no message"))
 
 
 class Alloc:
@@ -692,12 +693,23 @@ def print_summary(rows, reps):
 # --------------------------------------------------------------------------
 # Instructions per malloc+free pair (callgrind)
 
-def callgrind_total(argv, env):
+def callgrind_total(argv, env, alloc):
+    """-> (instructions, pairs the program did). Checks, as timed runs do, that
+    the program ran and got malloc from the allocator under test."""
     r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
                        + argv, env=env, capture_output=True, text=True, timeout=600)
+    res = {}
+    for line in r.stdout.splitlines():
+        if line.startswith("RESULT "):
+            res = dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)
+    if r.returncode != 0 or "pairs" not in res:
+        raise RuntimeError("the program failed under callgrind (rc %d): %s" % (
+            r.returncode, " | ".join(r.stderr.strip().splitlines()[-3:])))
+    if not alloc.lib_matches(res.get("malloc_lib", "")):
+        raise RuntimeError("malloc came from %s, not %s" % (res.get("malloc_lib"), alloc.name))
     for line in r.stderr.splitlines():
         if "Collected :" in line:
-            return int(line.split("Collected :")[1].strip())
+            return int(line.split("Collected :")[1].strip()), int(res["pairs"])
     raise RuntimeError("callgrind gave no total (rc %d): %s" % (
         r.returncode, " | ".join(r.stderr.strip().splitlines()[-3:])))
 
@@ -719,13 +731,14 @@ def run_ipc(args, allocs, csv_path):
 
     def one(job):
         name, mode, size, alloc = job
-        env = alloc.env() if alloc else Alloc("system", None, "").env()
+        a = alloc or Alloc("system", None, "")
+        env = a.env()
         m = mode if alloc else ("stub" if mode == "pair" else "stubbatch")
         base = [exe, "-s", str(size), "-m", m]
         try:
-            i1 = callgrind_total(base + ["-n", str(N)], env)
-            i2 = callgrind_total(base + ["-n", str(2 * N)], env)
-            per = (i2 - i1) / float(N)
+            i1, n1 = callgrind_total(base + ["-n", str(N)], env, a)
+            i2, n2 = callgrind_total(base + ["-n", str(2 * N)], env, a)
+            per = (i2 - i1) / float(n2 - n1)  # (batch mode rounds n up to whole batches)
             status = "ok"
         except (RuntimeError, subprocess.SubprocessError) as e:
             i1 = i2 = 0

@@ -115,6 +115,37 @@ ok = ok and "wall time at or below the fastest peer's (jemalloc): **met**" in ba
 sys.exit(0 if ok else 1)
 PY
 
+# Instruction counts are checked like timed runs: a program that got malloc
+# from another library than the allocator under test (a preload that did not
+# take) is a failure, and the pair count is the one the program reports.
+python3 - <<'PY' || fail "callgrind_total accepted a run on the wrong allocator"
+import subprocess, sys
+sys.path.insert(0, "bench")
+import run
+def fake(stdout, rc=0):
+    def f(*a, **k):
+        return subprocess.CompletedProcess(a, rc, stdout, "==1== Collected : 1234\n")
+    return f
+mos = run.Alloc("mosaic", "/opt/x/libmosaic.so", "")
+ok = True
+run.subprocess.run = fake("RESULT bench=pairs pairs=128 malloc_lib=/lib/x86_64-linux-gnu/libc.so.6\n")
+try:
+    run.callgrind_total(["pairs"], {}, mos)
+    ok = False
+    print("a run on glibc counted as mosaic's")
+except RuntimeError as e:
+    print("refused: %s" % e)
+run.subprocess.run = fake("RESULT bench=pairs pairs=128 malloc_lib=/opt/x/libmosaic.so\n")
+ok = ok and run.callgrind_total(["pairs"], {}, mos) == (1234, 128)
+run.subprocess.run = fake("", rc=1)
+try:
+    run.callgrind_total(["pairs"], {}, mos)
+    ok = False
+except RuntimeError:
+    pass
+sys.exit(0 if ok else 1)
+PY
+
 python3 bench/run.py report --build "$BUILD" --out "$tmp/out" --md "$tmp/md/RESULTS-x.md" \
   >"$tmp/log" 2>&1 || { cat "$tmp/log"; fail "bench/run.py report exited non-zero"; }
 [ -f "$tmp/md/data-x/results.csv" ] || fail "report did not copy the data to data-x/"
