@@ -222,13 +222,13 @@ static NOINLINE void api_free_slow(void *p, uintptr_t e) {
     }
     if (!p) return;
     if (!api_ready()) arena_bad_free(p, e, "free");
-    /* free keeps errno (glibc does, POSIX 2024 requires it): what a free can
-     * set off below (purges, unmaps, a user's extent hooks) may change it. */
     if (unlikely(hooks_depth)) { /* inside an extent hook: no flush (see hooks.h) */
         tcache_defer_free(&tc_tls, p, e);
         return;
     }
     API_DRAIN();
+    /* free keeps errno (glibc does, POSIX 2024 requires it): what a free can
+     * set off below (purges, unmaps, a user's extent hooks) may change it. */
     int err = errno;
     tcache_free_slow(tcache_get(), p, e);
     errno = err;
