@@ -21,10 +21,14 @@
  * more. Pages never change arena.
  *
  * Locking: bin_t fields are protected by bin_t.lock, including the slab
- * fields of the extents on the bin (cur and the nonfull list). Lock order:
- * bin lock, then pa lock, then base lock; never two bins at once.
- * arena_t.nthreads and the large-class counters are relaxed atomics. The
- * arenas[] table is written under arenas_lock and read lock-free.
+ * fields of the extents on the bin (cur and the nonfull list). Lock order
+ * within one arena: bin lock, then pa lock, then base lock; never two bins
+ * of one arena at once. Across arenas: arenas_lock before any arena's
+ * locks; an extent hook of arena X allocating takes arena 0's locks while
+ * X's are held (X before 0: fork takes arena 0's last); arena_pin_lock
+ * nests inside every arena lock. arena_t.nthreads and the large-class
+ * counters are relaxed atomics. The arenas[] table is written under
+ * arenas_lock and read lock-free.
  */
 #ifndef MOSAIC_ARENA_H
 #define MOSAIC_ARENA_H
@@ -79,7 +83,9 @@ typedef struct arena_s {
     unsigned pins;     /* arena_pin_lock: arena_pin holders; a pinned record is not reused */
     bin_t bins[SC_NSMALL];
     lstats_t lstats[SC_NSIZES - SC_NSMALL];
-    void **xfer_mem; /* backing for every bin's xfer (from base) */
+    void **xfer_mem; /* backing for every bin's xfer: from base, or a destroyed
+                        arena's spare; set at creation, handed to the spare
+                        list under arenas_lock at destroy */
     size_t parked;   /* bytes of regions on the bins' transfer stacks;
                         relaxed atomic, changed under the bin's lock */
     /* Marks on pa.grown (the resident growth of the page allocator), relaxed

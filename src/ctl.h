@@ -62,11 +62,11 @@ static inline const char *ctl_type_name(ctl_type_t t) {
       "Pointer (uint64_t *) to a per-thread copy of thread.deallocated, refreshed like "          \
       "thread.allocatedp's.")                                                                      \
     X("thread.tcache.enabled", CT_BOOL, "rw", h_thread_tcache_enabled, 0,                          \
-      "Whether the calling thread's cache is on (default: opt.tcache). Turning it off flushes "   \
-      "it.")                                                                                       \
+      "Whether the calling thread's cache is on (default: opt.tcache; always off while opt.junk " \
+      "is on, where writing true leaves it off). Turning it off flushes it.")                     \
     X("thread.tcache.flush", CT_VOID, "--", h_thread_tcache_flush, 0,                              \
       "Returns every block in the calling thread's cache to its arena. EFAULT when the thread "    \
-      "has no cache (thread.tcache.enabled false, or opt.tcache false).")                         \
+      "has no cache (thread.tcache.enabled false, opt.tcache false or opt.junk true).")           \
     X("thread.idle", CT_VOID, "--", h_thread_idle, 0,                                              \
       "Hint that the thread will be idle: flushes its cache and runs its arena's decay.")         \
     /* ---- explicit thread caches ---- */                                                         \
@@ -109,7 +109,7 @@ static inline const char *ctl_type_name(ctl_type_t t) {
       "old ones; writing to an automatic arena that does not exist yet creates it with the "      \
       "hooks. The hooks must be able to handle the arena's existing extents. A hook may "         \
       "allocate and free: its own allocations come from arena 0 (hooks of arena 0 must not "     \
-      "allocate, and a hook must not free blocks of the arena it serves).")                     \
+      "allocate; at most 64 uncacheable frees per hook call are deferred).")                    \
     /* ---- arenas ---- */                                                                         \
     X("arenas.narenas", CT_UNSIGNED, "r-", h_arenas_narenas, 0,                                    \
       "Number of arena indices in use: the automatic arenas (opt.narenas) plus those created.")   \

@@ -11,8 +11,8 @@
  * is protected by pa_t.lock. An active extent's addr/size/szind/slab change
  * only under pa_t.lock while its owner holds the block (in-place realloc).
  * The slab fields (nfree, bitmap, bin list links) are protected by the
- * owning bin's lock (see arena.h). pa_t.lock is taken after bin locks and
- * before base_lock.
+ * owning bin's lock (see arena.h). pa_t.lock is taken after its arena's
+ * bin locks and before base_lock (the order across arenas: arena.h).
  */
 #ifndef MOSAIC_EXTENT_H
 #define MOSAIC_EXTENT_H

@@ -21,10 +21,13 @@ static inline bool hooks_is_default(const extent_hooks_t *h) { return h == &hook
  * too); a hook that allocates (a log record, a map of its regions) would
  * take those locks again. While it is non-zero the allocation paths take no
  * lock of the thread's arena: allocations come from arena 0 without a
- * thread-cache fill, frees go straight to the block's arena without a
- * flush (as jemalloc routes a hook's allocations to arena 0). Arena 0's own
- * hooks, and a hook freeing blocks of the arena it serves, can still meet
- * a held lock; that is not supported. */
+ * thread-cache fill (as jemalloc routes a hook's allocations to arena 0),
+ * and a free the cache cannot take waits on the thread's deferred list
+ * (tcache_defer_free) until the next slow path, full flush or exit outside
+ * a hook. Not supported: allocating from arena 0's own hooks, MALLOCX_ARENA
+ * inside a hook, more than TC_DEFER_MAX uncacheable frees in one hook call
+ * (the rest are freed at once). docs/ARCHITECTURE.md, "Extent hooks that
+ * allocate". */
 extern __thread unsigned hooks_depth;
 
 /* Each returns false on success, like the hooks themselves (destroy: false

@@ -1,7 +1,8 @@
 /*
  * os -- everything platform-specific: virtual memory (mmap, munmap, madvise,
  * mremap), CPU count, clocks, environment, raw writes to stderr and aborts.
- * Owns no shared state besides the page size read once at init.
+ * Owns one flag, set once in os_init (whether MADV_FREE works); the page
+ * size is a constant, checked there.
  * Invariant: nothing here allocates through malloc; every call is a system
  * call or a vDSO read, safe before the allocator is initialised.
  */

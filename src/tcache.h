@@ -2,14 +2,18 @@
  * tcache -- per-thread caches: one pointer stack per size class up to
  * TC_NBINS (64 KiB), in front of the thread's arena. Allocation pops, free
  * pushes; an empty stack is refilled from the arena in a batch, a full one
- * flushes its oldest half back (to whichever arenas own the blocks). Blocks
- * freed by another thread simply enter that thread's cache and return home
- * with its next flush. Idle bins are trimmed by a periodic collection, and
- * the whole cache is flushed when the thread exits.
+ * flushes its oldest half back (to whichever arenas own the blocks). Only
+ * blocks of the thread's own arena enter its cache: other arenas' small
+ * blocks go to per-class remote stacks, flushed home in batches; their large
+ * blocks go home at once. Idle bins are trimmed by a periodic collection,
+ * and the whole cache is flushed when the thread exits. Frees made inside
+ * extent hooks that the cache cannot take wait on a deferred list.
  *
  * The thread's own cache lives in TLS (initial-exec) and is touched only by
- * its thread; explicit caches (tcache.create) belong to whoever uses them,
- * one thread at a time, as jemalloc documents. No locks inside.
+ * its thread (the deferred list too); explicit caches (tcache.create) belong
+ * to whoever uses them, one thread at a time, as jemalloc documents. tc_lock
+ * guards the pool of free stacks and the explicit-cache table (slots are
+ * claimed and released under it).
  */
 #ifndef MOSAIC_TCACHE_H
 #define MOSAIC_TCACHE_H
@@ -45,7 +49,8 @@ typedef struct tcache_s {
     void **low[TC_NBINS];
     void **high[TC_NBINS];
     uint64_t nalloc[TC_NBINS];   /* blocks handed out from this bin */
-    uintptr_t tagbase;           /* (tag << 8) + 1: see tcache_free_fast */
+    uintptr_t tagbase;           /* (tag << 8) + 1, or 1 << 16 (never matches) for
+                                    PM_TAG_SHARED: see tcache_free_fast */
     uintptr_t tag;               /* pagemap tag of the thread's arena (see pm_tag) */
     arena_t *arena;              /* the thread's arena (automatic or thread.arena) */
     uint8_t state;               /* TC_* */
@@ -60,7 +65,8 @@ typedef struct tcache_s {
     rbin_t remote[SC_NSMALL]; /* small blocks owned by other arenas */
     void *stack_mem;
     /* Frees made inside an extent hook that could not be cached, waiting
-     * for the thread to leave the hook (tcache_defer_free). */
+     * for the thread to leave the hook (tcache_defer_free). Used only in
+     * the thread's own (TLS) cache, by its thread. */
     uint32_t ndeferred;
     void *deferred[TC_DEFER_MAX];
 } tcache_t;
