@@ -61,6 +61,7 @@ static NOINLINE bool api_init(void) {
     }
     __atomic_store_n(&init_owner, pthread_self(), __ATOMIC_RELAXED);
     __atomic_store_n(&init_state, INIT_BUSY, __ATOMIC_RELAXED);
+    int err = errno; /* (option parsing uses strtol) the caller's call keeps it */
     if (!os_init()) fmt_fatal("unsupported page size (Mosaic needs 4 KiB pages)");
     conf_init();
     sc_init();
@@ -71,6 +72,7 @@ static NOINLINE bool api_init(void) {
     /* These may allocate, which is fine now. */
     pthread_atfork(api_prefork, api_postfork_parent, api_postfork_child);
     if (opt.stats_print) atexit(ctl_stats_atexit);
+    errno = err;
     return true;
 }
 

@@ -425,7 +425,14 @@ static int h_arena_extent_hooks(CTL_ARGS) {
         } else {
             old = &hooks_default;
             ret = ctl_read(oldp, oldlenp, &old, sizeof(old));
-            if (!ret && hooks && !arena_get_or_create(i, hooks)) ret = EFAULT;
+            if (!ret && hooks) {
+                /* Another thread may create it first (with the default
+                 * hooks): then the hooks are set on what it created. */
+                arena_t *na = arena_get_or_create(i, hooks);
+                if (!na) ret = EFAULT;
+                else if (__atomic_load_n(&na->pa.hooks, __ATOMIC_ACQUIRE) != hooks)
+                    pa_set_hooks(&na->pa, hooks);
+            }
         }
     } else {
         old = hooks ? pa_set_hooks(&a->pa, hooks)

@@ -264,7 +264,7 @@ static int pa_map_new(pa_t *pa, size_t size, size_t align) {
     size_t need = sc_psz_pages(sc_psz_ceil(want)) << OS_PAGE_SHIFT;
     if (need < (want << OS_PAGE_SHIFT)) return PA_MAP_IMPOSSIBLE; /* beyond the largest class */
     size_t chunk = dflt ? ALIGN_UP(need, PA_CHUNK) : need;
-    if (chunk < size) return PA_MAP_IMPOSSIBLE;
+    if (chunk < size || chunk >= ((size_t)1 << OS_VA_BITS)) return PA_MAP_IMPOSSIBLE;
     size_t chunk_align = dflt ? (align > PA_CHUNK ? align : PA_CHUNK) : OS_PAGE;
     bool zero;
     void *p = hooks_alloc(h, chunk, chunk_align, &zero, pa->ind);
@@ -279,6 +279,9 @@ static int pa_map_new(pa_t *pa, size_t size, size_t align) {
     e->size = chunk;
     e->zeroed = zero;
     pa->mapped_total += chunk;
+    /* A chunk the hooks say is not zero enters the dirty set, where taking
+     * pages is not growth: count it now (as taking from retained would). */
+    if (!zero) pa_count_growth(pa, chunk);
     pa_insert(pa, e, zero ? EXT_RETAINED : EXT_DIRTY, os_now_ns());
     return PA_MAP_OK;
 }

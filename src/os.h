@@ -15,6 +15,9 @@
 #define OS_PAGE_SHIFT 12
 #define OS_PAGE ((size_t)1 << OS_PAGE_SHIFT)
 #define OS_HUGEPAGE ((size_t)2 << 20)
+/* User address space (x86-64 and arm64, 4-level page tables): no mapping,
+ * hence no block, can be as large. */
+#define OS_VA_BITS 47
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)

@@ -1129,9 +1129,15 @@ static void test_impossible_keeps_pages(void) {
     epoch();
     size_t dirty = rd_z("stats.arenas.%u.pdirty", a), mapped = rd_z("stats.arenas.%u.mapped", a);
     REQUIRE(dirty >= 1024);
+    /* beyond the largest size class, as large as the address space, and
+     * an alignment as large */
+    void *r[3];
     errno = 0;
-    CHECK(mallocx((size_t)1 << 50, fl) == NULL);
+    r[0] = mallocx((size_t)1 << 50, fl);
     CHECK(errno == ENOMEM, "errno %d", errno);
+    r[1] = mallocx((size_t)1 << 47, fl);
+    r[2] = mallocx(1, fl | MALLOCX_LG_ALIGN(47));
+    for (int k = 0; k < 3; k++) CHECK(r[k] == NULL, "request %d succeeded", k);
     epoch();
     CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), dirty);
     CHECK_EQ_U(rd_z("stats.arenas.%u.mapped", a), mapped);
