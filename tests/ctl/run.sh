@@ -24,6 +24,7 @@ prog() {
 
 {
     prog ctl_test "$T/ctl_test"
+    prog hooks_test "$T/hooks_test"
     if [ -x "$T/compat" ]; then
         prog compat "$T/compat"
     else
