@@ -187,17 +187,10 @@ static void api_dalloc(void *p, uintptr_t e, tcache_t *tc) {
         unsigned s1 = pm_szind1(e);
         if (s1) tc_tls.direct_free_bytes += sc_size[s1 - 1]; /* thread.deallocated, as in api_alloc */
         if (tcache_free_fast_ind(tc, p, (size_t)s1 - 1)) return;
-        int err = errno; /* see api_free_slow */
         tcache_free_slow(tc, p, e);
-        errno = err;
         return;
     }
-    unsigned s1 = pm_szind1(e);
-    if (!s1) arena_bad_free(p, e, "free");
-    tcache_get()->direct_free_bytes += sc_size[s1 - 1];
-    int err = errno;
-    arena_dalloc(p, e);
-    errno = err;
+    tcache_dalloc_direct(tcache_get(), p, e);
 }
 
 static NOINLINE void *api_malloc_slow(size_t size) {
@@ -229,11 +222,9 @@ static NOINLINE void api_free_slow(void *p, uintptr_t e) {
         return;
     }
     API_DRAIN();
-    /* free keeps errno (glibc does, POSIX 2024 requires it): what a free can
-     * set off below (purges, unmaps, a user's extent hooks) may change it. */
-    int err = errno;
+    /* free keeps errno (glibc does, POSIX 2024 requires it): the system calls
+     * and user extent hooks a free can set off keep it (os.c, HOOK_CALL). */
     tcache_free_slow(tcache_get(), p, e);
-    errno = err;
 }
 
 static NOINLINE void *api_calloc_slow(size_t total) {

@@ -1,6 +1,7 @@
 #include "hooks.h"
 #include "conf.h"
 #include "os.h"
+#include <errno.h>
 
 static void *hooks_default_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t align,
                                  bool *zero, bool *commit, unsigned arena) {
@@ -73,12 +74,16 @@ extent_hooks_t hooks_default = {
 __thread unsigned hooks_depth;
 
 /* Every call of a hook runs inside HOOK_CALL: the thread's hooks_depth
- * tells the allocation paths that the page allocator's lock is held. */
+ * tells the allocation paths that the page allocator's lock is held, and
+ * errno is kept (a hook may run inside free, which keeps errno; with the os
+ * layer's calls keeping it too, no free path needs to save it). */
 #define HOOK_CALL(call)                                                                            \
     __extension__({                                                                                \
+        int e_ = errno;                                                                            \
         hooks_depth++;                                                                             \
         __typeof__(call) r_ = (call);                                                              \
         hooks_depth--;                                                                             \
+        errno = e_;                                                                                \
         r_;                                                                                        \
     })
 
@@ -96,9 +101,11 @@ bool hooks_dalloc(extent_hooks_t *h, void *addr, size_t size, unsigned arena) {
 
 bool hooks_destroy(extent_hooks_t *h, void *addr, size_t size, unsigned arena) {
     if (!h->destroy) return true;
+    int e = errno; /* as HOOK_CALL, for a hook that returns nothing */
     hooks_depth++;
     h->destroy(h, addr, size, true, arena);
     hooks_depth--;
+    errno = e;
     return false;
 }
 

@@ -4,7 +4,6 @@
 #include "conf.h"
 #include "fmt.h"
 #include "pagemap.h"
-#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -164,8 +163,13 @@ static void tcache_remote_flush(tcache_t *tc, unsigned ind) {
     r->max = max;
 }
 
-/* (Both keep errno, as every free path does: the frees may purge, and
- * purges may call user hooks.) */
+void tcache_dalloc_direct(tcache_t *tc, void *p, uintptr_t e) {
+    unsigned s1 = pm_szind1(e);
+    if (!s1) arena_bad_free(p, e, "free");
+    tc->direct_free_bytes += sc_size[s1 - 1];
+    arena_dalloc(p, e);
+}
+
 void tcache_defer_free(tcache_t *tc, void *p, uintptr_t e) {
     unsigned s1 = pm_szind1(e);
     if (!s1) arena_bad_free(p, e, "free"); /* checked now, not when drained */
@@ -179,21 +183,14 @@ void tcache_defer_free(tcache_t *tc, void *p, uintptr_t e) {
         tc->deferred[tc->ndeferred++] = p;
         return;
     }
-    int err = errno;
-    tc->direct_free_bytes += sc_size[s1 - 1];
-    arena_dalloc(p, e);
-    errno = err;
+    tcache_dalloc_direct(tc, p, e);
 }
 
 void tcache_drain_deferred(tcache_t *tc) {
-    int err = errno;
     while (tc->ndeferred && !hooks_depth) { /* a hook a free sets off may defer more */
         void *p = tc->deferred[--tc->ndeferred];
-        uintptr_t e = pagemap_lookup(p);
-        tc->direct_free_bytes += sc_size[pm_szind1(e) - 1];
-        arena_dalloc(p, e);
+        tcache_dalloc_direct(tc, p, pagemap_lookup(p));
     }
-    errno = err;
 }
 
 /* Empties every bin and remote stack. Passes repeat until one finds them all
@@ -267,8 +264,7 @@ void tcache_free_slow(tcache_t *tc, void *p, uintptr_t e) {
     if (tc->state == TC_ACTIVE && ind < TC_NBINS && tc->high[ind] != tc->low[ind]) {
         if (tc->arena && !tcache_owns(tc, e)) {
             if (ind >= SC_NSMALL) { /* a large block of another arena: home at once */
-                tc->direct_free_bytes += sc_size[ind];
-                arena_dalloc(p, e);
+                tcache_dalloc_direct(tc, p, e);
                 return;
             }
             /* Another arena's block: batched home, never reused here. */
@@ -291,8 +287,7 @@ void tcache_free_slow(tcache_t *tc, void *p, uintptr_t e) {
         tcache_gc_tick(tc);
         return;
     }
-    tc->direct_free_bytes += sc_size[ind];
-    arena_dalloc(p, e);
+    tcache_dalloc_direct(tc, p, e);
 }
 
 void tcache_set_enabled(tcache_t *tc, bool on) {

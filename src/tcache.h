@@ -92,6 +92,9 @@ void tcache_flush(tcache_t *tc);
  * once. The block's pagemap entry is checked now.
  */
 void tcache_defer_free(tcache_t *tc, void *p, uintptr_t entry);
+/* Frees p (pagemap entry e) straight to its arena, counted as the thread's
+ * (direct_free_bytes); aborts on a bad free. */
+void tcache_dalloc_direct(tcache_t *tc, void *p, uintptr_t entry);
 void tcache_drain_deferred(tcache_t *tc);
 /* Enables/disables the calling thread's cache (thread.tcache.enabled). */
 void tcache_set_enabled(tcache_t *tc, bool on);
