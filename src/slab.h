@@ -19,9 +19,14 @@ static inline unsigned slab_alloc_batch(extent_t *s, size_t size, void **out, un
     for (uint64_t *w = s->bitmap; left; w++, wbase += 64 * size) {
         uint64_t bits = *w;
         if (!bits) continue;
-        if (left >= 64 && bits == ~(uint64_t)0) { /* 64 free in a row: a stride */
+        if (left >= 64 && bits == ~(uint64_t)0) { /* 64 free in a row: a stride, 4 a step */
             uintptr_t r = wbase;
-            for (unsigned k = 0; k < 64; k++, r += size) *--top = (void *)r;
+            for (unsigned k = 0; k < 64; k += 4, r += 4 * size, top -= 4) {
+                top[-1] = (void *)r;
+                top[-2] = (void *)(r + size);
+                top[-3] = (void *)(r + 2 * size);
+                top[-4] = (void *)(r + 3 * size);
+            }
             bits = 0;
             left -= 64;
         } else if (left >= 64) { /* the whole word: no count per region */
