@@ -86,7 +86,8 @@ static inline const char *ctl_type_name(ctl_type_t t) {
       "MALLCTL_ARENAS_DESTROYED, whether an arena was destroyed). " CTL_ARENAS_IDX ".")          \
     X("arena.<i>.decay", CT_VOID, "--", h_arena_purge, 0,                                          \
       "Purges the unused dirty/muzzy pages of arena <i> (or all arenas for "                      \
-      "MALLCTL_ARENAS_ALL) whose decay time has passed.")                                         \
+      "MALLCTL_ARENAS_ALL) whose decay time has passed, at once (however recently a free "        \
+      "checked the decay).")                                         \
     X("arena.<i>.purge", CT_VOID, "--", h_arena_purge, 1,                                          \
       "Purges all unused dirty and muzzy pages of arena <i> (or all arenas for "                  \
       "MALLCTL_ARENAS_ALL) now.")                                                                  \

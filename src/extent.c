@@ -580,6 +580,9 @@ bool pa_remap(pa_t *pa, extent_t *e, size_t newsize, unsigned szind) {
 
 void pa_decay(pa_t *pa, bool all) {
     mutex_lock(&pa->lock);
+    /* Asked for (arena.<i>.decay, thread.idle): not held back by the rate
+     * limit of the decay checks on the allocation paths. */
+    pa->next_decay_ns = 0;
     pa_decay_locked(pa, os_now_ns(), all);
     mutex_unlock(&pa->lock);
 }

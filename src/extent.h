@@ -90,7 +90,9 @@ bool pa_shrink(pa_t *pa, extent_t *e, size_t newsize, unsigned szind);
 bool pa_grow(pa_t *pa, extent_t *e, size_t newsize, unsigned szind, bool zero);
 /* Moves/grows a large extent with mremap (default hooks only). */
 bool pa_remap(pa_t *pa, extent_t *e, size_t newsize, unsigned szind);
-/* Purges per the decay settings; all=true purges every dirty/muzzy page. */
+/* Purges per the decay settings, now (an explicit request: the rate limit of
+ * the decay checks on the allocation paths does not apply); all=true purges
+ * every dirty/muzzy page. */
 void pa_decay(pa_t *pa, bool all);
 /* Purges (forced, so the resident set shrinks) `bytes` (page-rounded) of pa's
  * oldest dirty pages, splitting an extent where only part is needed (more
