@@ -893,6 +893,72 @@ static void test_metadata_resident(void) {
     free(p);
 }
 
+/* Error codes at the edges of the names' documented domains. */
+static void test_edge_codes(void) {
+    size_t v, sz = sizeof(v);
+    /* read-only names refuse a new length even without a new value, and
+     * actions take neither */
+    CHECK(mallctl("stats.allocated", &v, &sz, NULL, sizeof(v)) == EPERM);
+    CHECK(mallctl("arena.0.purge", NULL, NULL, NULL, sizeof(v)) == EPERM);
+    /* decay times: the documented maximum is accepted, one more is not */
+    unsigned a = new_arena();
+    ssize_t ms = 86400000;
+    CHECK(ctl(NULL, NULL, &ms, sizeof(ms), "arena.%u.dirty_decay_ms", a) == 0);
+    CHECK(ctl(NULL, NULL, &ms, sizeof(ms), "arena.%u.muzzy_decay_ms", a) == 0);
+    CHECK_EQ_I(rd_ss("arena.%u.dirty_decay_ms", a), 86400000);
+    ms = 86400001;
+    CHECK(ctl(NULL, NULL, &ms, sizeof(ms), "arena.%u.dirty_decay_ms", a) == EFAULT);
+    CHECK(mallctl("arenas.muzzy_decay_ms", NULL, NULL, &ms, sizeof(ms)) == EFAULT);
+    CHECK_EQ_I(rd_ss("arena.%u.dirty_decay_ms", a), 86400000);
+    /* arenas.lookup takes a block's start, not a pointer into a large block */
+    char *big = mallocx(100000, MALLOCX_ARENA(a));
+    REQUIRE(big);
+    unsigned ind;
+    size_t isz = sizeof(ind);
+    for (size_t off = 16; off < 100000; off += 4096) { /* in each of its pages */
+        void *inside = big + off;
+        CHECK(mallctl("arenas.lookup", &ind, &isz, &inside, sizeof(inside)) == EINVAL, "+%zu", off);
+    }
+    dallocx(big, 0);
+    /* hooks: NULL is refused and changes nothing; a destroyed arena has none */
+    extent_hooks_t *h0 = rd_p("arena.%u.extent_hooks", a), *null = NULL;
+    CHECK(ctl(NULL, NULL, &null, sizeof(null), "arena.%u.extent_hooks", a) == EINVAL);
+    CHECK(rd_p("arena.%u.extent_hooks", a) == h0);
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.destroy", a) == 0);
+    extent_hooks_t *old = NULL;
+    size_t hsz = sizeof(old);
+    CHECK(ctl(&old, &hsz, NULL, 0, "arena.%u.extent_hooks", a) == EFAULT);
+    /* a numeric component past 2^64 - 1 is no index (not 0 after wrapping) */
+    CHECK(mallctl("arenas.bin.18446744073709551616.size", &v, &sz, NULL, 0) == ENOENT);
+    CHECK(mallctl("arenas.bin.18446744073709551615.size", &v, &sz, NULL, 0) == ENOENT);
+    /* explicit caches: 1024 at once, then EFAULT */
+    static unsigned tc[1100];
+    unsigned n = 0;
+    int r = 0;
+    while (n < 1100) {
+        isz = sizeof(tc[n]);
+        if ((r = mallctl("tcache.create", &tc[n], &isz, NULL, 0)) != 0) break;
+        n++;
+    }
+    CHECK_EQ_U(n, 1024);
+    CHECK_EQ_I(r, EFAULT);
+    for (unsigned i = 0; i < n; i++)
+        CHECK(mallctl("tcache.destroy", NULL, NULL, &tc[i], sizeof(tc[i])) == 0);
+    isz = sizeof(tc[0]);
+    CHECK(mallctl("tcache.create", &tc[0], &isz, NULL, 0) == 0); /* room again */
+    /* arena.<narenas>.purge: jemalloc's older spelling of all arenas */
+    unsigned b = new_arena();
+    void *p = mallocx(1 << 20, MALLOCX_ARENA(b) | MALLOCX_TCACHE_NONE);
+    REQUIRE(p);
+    memset(p, 1, 1 << 20);
+    dallocx(p, MALLOCX_TCACHE_NONE);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", b), PAGES_MIB);
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", rd_u("arenas.narenas")) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", b), 0);
+}
+
 /* Known allocation pattern in a fresh arena, no caches: every counter exact. */
 static void test_stats_exact(void) {
     unsigned a = new_arena();
@@ -1654,6 +1720,7 @@ static const tcase_t tests[] = {
     {"decay_ms_applies_now", test_decay_ms_applies_now},
     {"coalesce", test_coalesce},
     {"metadata_resident", test_metadata_resident},
+    {"edge_codes", test_edge_codes},
     {"stats_exact", test_stats_exact},
     {"stats_merged_all", test_stats_merged},
     {"foreign_not_reused", test_foreign_not_reused},

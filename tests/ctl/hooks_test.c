@@ -1,7 +1,10 @@
 /*
  * hooks_test.c -- arenas with user extent hooks (arenas.create with hooks,
  * arena.<i>.extent_hooks): the hooks are called for the arena's memory and
- * only for it, a destroy hands everything back, hooks that keep their pages;
+ * only for it, a destroy hands everything back (to dalloc when there is no
+ * destroy hook), hooks that keep their pages, split and merge hooks' arguments
+ * and their refusals (or absence) obeyed, a misaligned chunk from the alloc
+ * hook refused;
  * and hooks that do what real ones do inside the allocator's locks: allocate
  * and free (log records, maps of their regions), call mallctl, run while
  * another thread forks, set errno. Part of the ctl suite (tests/ctl/run.sh).
@@ -490,6 +493,362 @@ static void test_hooks_deferred_frees(void) {
     CHECK_EQ_U(rd_z("stats.arenas.%u.large.allocated", e), large_e - 40960);
 }
 
+/* ---- hooks that keep a model of the arena's extents ----
+ * The model holds every range the arena got from its alloc hook, cut and
+ * joined as the split and merge hooks say (when they agree): jemalloc's
+ * contract is that split, merge, purge, dalloc and destroy always name
+ * extents the allocator holds, so a call naming a range the model lacks
+ * means the allocator's extents and the hooks' view parted (split sizes
+ * swapped, a refused merge or split carried out anyway). Every check is
+ * recorded in m_bad / m_msg (a hook must not end the test inside the
+ * allocator's locks) and looked at by m_check(). */
+#define M_MAX 512
+static struct { uintptr_t addr; size_t size; } m_ext[M_MAX];
+static int m_n, m_bad;
+static char m_msg[200];
+static size_t m_alloc_bytes, m_dalloc_bytes, m_destroy_bytes;
+static int m_nalloc, m_ndalloc, m_ndestroy, m_nsplit, m_nmerge, m_nsplit_refused, m_nmerge_refused;
+static bool m_refuse_split, m_refuse_merge; /* the hooks say no (return true) */
+static struct { uintptr_t addr; size_t size, a, b; unsigned ind; } m_last_split;
+static struct { uintptr_t a; size_t sa; uintptr_t b; size_t sb; unsigned ind; } m_last_merge;
+
+static void m_fail(const char *what, uintptr_t addr, size_t size) {
+    if (!m_bad++) snprintf(m_msg, sizeof(m_msg), "%s (%#lx, %zu)", what, (unsigned long)addr, size);
+}
+static int m_find(uintptr_t addr, size_t size) {
+    for (int i = 0; i < m_n; i++)
+        if (m_ext[i].addr == addr && m_ext[i].size == size) return i;
+    return -1;
+}
+static void m_add(uintptr_t addr, size_t size) {
+    if (m_n == M_MAX) m_fail("model full", addr, size);
+    else m_ext[m_n].addr = addr, m_ext[m_n].size = size, m_n++;
+}
+static void m_del(int i) { m_ext[i] = m_ext[--m_n]; }
+static void m_ind(unsigned ind) {
+    if (ind != hooks_arena) m_fail("hook called with another arena index", ind, hooks_arena);
+}
+
+static void *m_alloc(extent_hooks_t *h, void *na, size_t size, size_t align, bool *zero, bool *commit,
+                     unsigned ind) {
+    (void)h;
+    m_ind(ind);
+    void *p = dflt->alloc(dflt, na, size, align, zero, commit, ind);
+    if (p) m_nalloc++, m_alloc_bytes += size, m_add((uintptr_t)p, size);
+    return p;
+}
+/* gives the range back for real (the default dalloc keeps it under retain:true) */
+static bool m_dalloc(extent_hooks_t *h, void *addr, size_t size, bool committed, unsigned ind) {
+    (void)h;
+    m_ind(ind);
+    int i = m_find((uintptr_t)addr, size);
+    if (i < 0) m_fail("dalloc of an extent the hooks do not know", (uintptr_t)addr, size);
+    else m_del(i);
+    m_ndalloc++;
+    m_dalloc_bytes += size;
+    dflt->destroy(dflt, addr, size, committed, ind);
+    return false;
+}
+static void m_destroy(extent_hooks_t *h, void *addr, size_t size, bool committed, unsigned ind) {
+    (void)h;
+    m_ind(ind);
+    int i = m_find((uintptr_t)addr, size);
+    if (i < 0) m_fail("destroy of an extent the hooks do not know", (uintptr_t)addr, size);
+    else m_del(i);
+    m_ndestroy++;
+    m_destroy_bytes += size;
+    dflt->destroy(dflt, addr, size, committed, ind);
+}
+static bool m_purge(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len, unsigned ind) {
+    (void)h;
+    m_ind(ind);
+    if (m_find((uintptr_t)addr, size) < 0) m_fail("purge of an extent the hooks do not know", (uintptr_t)addr, size);
+    if (off > size || len > size - off) m_fail("purge beyond its extent", off, len);
+    return dflt->purge_forced(dflt, addr, size, off, len, ind);
+}
+static bool m_split(extent_hooks_t *h, void *addr, size_t size, size_t a, size_t b, bool committed,
+                    unsigned ind) {
+    (void)h, (void)committed;
+    m_ind(ind);
+    m_nsplit++;
+    m_last_split.addr = (uintptr_t)addr, m_last_split.size = size, m_last_split.a = a, m_last_split.b = b;
+    m_last_split.ind = ind;
+    if (a + b != size || a == 0 || b == 0 || (a & 4095)) m_fail("split: size_a + size_b != size", a, b);
+    int i = m_find((uintptr_t)addr, size);
+    if (i < 0) m_fail("split of an extent the hooks do not know", (uintptr_t)addr, size);
+    if (m_refuse_split) {
+        m_nsplit_refused++;
+        return true;
+    }
+    if (i >= 0) {
+        m_del(i);
+        m_add((uintptr_t)addr, a);
+        m_add((uintptr_t)addr + a, b);
+    }
+    return false;
+}
+static bool m_merge(extent_hooks_t *h, void *a, size_t sa, void *b, size_t sb, bool committed, unsigned ind) {
+    (void)h, (void)committed;
+    m_ind(ind);
+    m_nmerge++;
+    m_last_merge.a = (uintptr_t)a, m_last_merge.sa = sa, m_last_merge.b = (uintptr_t)b, m_last_merge.sb = sb;
+    m_last_merge.ind = ind;
+    if ((uintptr_t)b != (uintptr_t)a + sa) m_fail("merge: addr_b != addr_a + size_a", (uintptr_t)b, sa);
+    int i = m_find((uintptr_t)a, sa);
+    if (i < 0) m_fail("merge of an extent (a) the hooks do not know", (uintptr_t)a, sa);
+    int j = m_find((uintptr_t)b, sb);
+    if (j < 0) m_fail("merge of an extent (b) the hooks do not know", (uintptr_t)b, sb);
+    if (m_refuse_merge) {
+        m_nmerge_refused++;
+        return true;
+    }
+    if (i >= 0 && j >= 0) {
+        m_del(i);
+        j = m_find((uintptr_t)b, sb);
+        m_del(j);
+        m_add((uintptr_t)a, sa + sb);
+    }
+    return false;
+}
+
+/* The hook sets: all nine slots as jemalloc 5 orders them (alloc, dalloc,
+ * destroy, commit, decommit, purge_lazy, purge_forced, split, merge). */
+static extent_hooks_t m_hooks = {m_alloc, m_dalloc, m_destroy, NULL, NULL, NULL, m_purge, m_split, m_merge};
+static extent_hooks_t m_hooks_nodestroy = {m_alloc, m_dalloc, NULL, NULL, NULL, NULL, m_purge, m_split, m_merge};
+static extent_hooks_t m_hooks_nomerge = {m_alloc, m_dalloc, m_destroy, NULL, NULL, NULL, m_purge, m_split, NULL};
+static extent_hooks_t m_hooks_nosplit = {m_alloc, m_dalloc, m_destroy, NULL, NULL, NULL, m_purge, NULL, m_merge};
+
+static void m_reset(void) {
+    m_n = m_bad = 0;
+    m_msg[0] = '\0';
+    m_alloc_bytes = m_dalloc_bytes = m_destroy_bytes = 0;
+    m_nalloc = m_ndalloc = m_ndestroy = m_nsplit = m_nmerge = m_nsplit_refused = m_nmerge_refused = 0;
+    m_refuse_split = m_refuse_merge = false;
+}
+#define m_check() CHECK(m_bad == 0, "%d bad hook calls, first: %s", m_bad, m_msg)
+/* The model's extent that starts at p, its size (0: none). */
+static size_t m_size_at(void *p) {
+    for (int i = 0; i < m_n; i++)
+        if (m_ext[i].addr == (uintptr_t)p) return m_ext[i].size;
+    return 0;
+}
+/* arena.<a>.destroy: every range from the alloc hook comes back, through
+ * destroy (when there is one) or dalloc, whole, and nothing twice. */
+static void m_destroy_arena(unsigned a) {
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.destroy", a) == 0);
+    CHECK(m_n == 0, "%d extents (%zu bytes first) not given back by the destroy", m_n, m_n ? m_ext[0].size : 0);
+    CHECK_EQ_U(m_dalloc_bytes + m_destroy_bytes, m_alloc_bytes);
+    m_check();
+}
+
+#define MiB ((size_t)1 << 20)
+#define KiB ((size_t)1 << 10)
+#define FL(a) (MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE)
+
+/* Split and merge hooks get jemalloc's arguments: split(addr, size, size_a,
+ * size_b) with size_a the head the allocator keeps at addr (size_a + size_b
+ * == size), merge(addr_a, size_a, addr_b, size_b) with addr_b == addr_a +
+ * size_a, both with the arena's index, and always on extents the allocator
+ * got from the hooks (or made of them by earlier splits and merges): a
+ * model of the extents stays in step through a 2 MiB chunk cut for a 512
+ * KiB block, the block freed (merged back), a large block shrunk and grown
+ * in place (xallocx), small blocks, a purge and the destroy. */
+static void test_hooks_split_merge_args(void) {
+    m_reset();
+    unsigned a = hooked_arena(&m_hooks, -1); /* dirty pages stay until purged */
+    char *p = mallocx(2 * MiB, FL(a));
+    REQUIRE(p);
+    CHECK_EQ_U(m_nalloc, 1);
+    CHECK_EQ_U(m_size_at(p), 2 * MiB);
+    dallocx(p, MALLOCX_TCACHE_NONE);
+    char *x = mallocx(512 * KiB, FL(a)); /* the free 2 MiB cut: 512 KiB head, 1.5 MiB tail */
+    REQUIRE(x);
+    CHECK(x == p, "the 512 KiB block not at the start of the free chunk");
+    CHECK_EQ_U(m_nalloc, 1);
+    CHECK_EQ_U(m_nsplit, 1);
+    CHECK(m_last_split.addr == (uintptr_t)p && m_last_split.size == 2 * MiB &&
+              m_last_split.a == 512 * KiB && m_last_split.b == 3 * 512 * KiB && m_last_split.ind == a,
+          "split(%#lx, %zu, %zu, %zu, arena %u), expected (%p, 2 MiB, 512 KiB, 1.5 MiB, %u)",
+          (unsigned long)m_last_split.addr, m_last_split.size, m_last_split.a, m_last_split.b,
+          m_last_split.ind, (void *)p, a);
+    CHECK_EQ_U(m_size_at(x), 512 * KiB);
+    memset(x, 1, 512 * KiB);
+    dallocx(x, MALLOCX_TCACHE_NONE); /* merged with the free tail again */
+    CHECK(m_nmerge >= 1, "no merge hook call");
+    CHECK(m_last_merge.a == (uintptr_t)p && m_last_merge.sa == 512 * KiB &&
+              m_last_merge.b == (uintptr_t)p + 512 * KiB && m_last_merge.sb == 3 * 512 * KiB &&
+              m_last_merge.ind == a,
+          "merge(%#lx, %zu, %#lx, %zu, arena %u)", (unsigned long)m_last_merge.a, m_last_merge.sa,
+          (unsigned long)m_last_merge.b, m_last_merge.sb, m_last_merge.ind);
+    CHECK_EQ_U(m_size_at(p), 2 * MiB);
+    m_check();
+    /* in place: 1 MiB shrunk to 256 KiB (split 256 KiB + 768 KiB), grown back */
+    char *y = mallocx(MiB, FL(a));
+    REQUIRE(y);
+    memset(y, 2, MiB);
+    int nsplit = m_nsplit;
+    CHECK_EQ_U(xallocx(y, 256 * KiB, 0, 0), 256 * KiB);
+    CHECK(m_nsplit > nsplit, "the shrink called no split hook");
+    CHECK(m_last_split.addr == (uintptr_t)y && m_last_split.size == MiB && m_last_split.a == 256 * KiB &&
+              m_last_split.b == 768 * KiB,
+          "shrink: split(%#lx, %zu, %zu, %zu)", (unsigned long)m_last_split.addr, m_last_split.size,
+          m_last_split.a, m_last_split.b);
+    CHECK_EQ_U(m_size_at(y), 256 * KiB);
+    CHECK_EQ_U(xallocx(y, MiB, 0, 0), MiB);
+    CHECK_EQ_U(m_size_at(y), MiB);
+    for (size_t i = 0; i < 256 * KiB; i++)
+        if (y[i] != 2) {
+            CHECK(false, "byte %zu of the block changed by the shrink and grow", i);
+            break;
+        }
+    /* small blocks (slabs cut from the same memory) */
+    void *s[64];
+    for (int i = 0; i < 64; i++) REQUIRE((s[i] = mallocx(3000, FL(a))));
+    for (int i = 0; i < 64; i++) memset(s[i], 3, 3000);
+    for (int i = 0; i < 64; i++) dallocx(s[i], MALLOCX_TCACHE_NONE);
+    dallocx(y, MALLOCX_TCACHE_NONE);
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", a) == 0);
+    m_check();
+    m_destroy_arena(a);
+    CHECK(m_ndestroy >= 1 && m_ndalloc == 0, "destroy hook %d calls, dalloc %d", m_ndestroy, m_ndalloc);
+}
+
+/* Two free neighbours the merge hook will not join (it returns true, or the
+ * hook set has no merge: jemalloc's "never merge") stay two extents: a
+ * request as big as both together takes new memory from the alloc hook,
+ * not the two joined; the arena keeps working and its destroy gives every
+ * range back as the hooks know it. */
+static void merge_refused(extent_hooks_t *hooks, bool refuse, const char *how) {
+    m_reset();
+    m_refuse_merge = refuse;
+    unsigned a = hooked_arena(hooks, -1);
+    char *c = mallocx(2 * MiB, FL(a)); /* one 2 MiB chunk */
+    REQUIRE(c);
+    CHECK_EQ_U(m_nalloc, 1);
+    dallocx(c, MALLOCX_TCACHE_NONE);
+    char *x = mallocx(MiB, FL(a)), *y = mallocx(MiB, FL(a)); /* its two halves */
+    REQUIRE(x && y);
+    CHECK(x == c && y == c + MiB, "%s: halves %p %p of %p", how, (void *)x, (void *)y, (void *)c);
+    CHECK_EQ_U(m_nalloc, 1);
+    memset(x, 1, MiB);
+    memset(y, 2, MiB);
+    dallocx(x, MALLOCX_TCACHE_NONE);
+    dallocx(y, MALLOCX_TCACHE_NONE); /* beside the free x: a merge, which the hooks refuse */
+    if (refuse) CHECK(m_nmerge_refused >= 1, "%s: the merge hook was not asked", how);
+    CHECK(m_size_at(c) == MiB && m_size_at(c + MiB) == MiB, "%s: the hooks' extents at %p: %zu, %zu", how,
+          (void *)c, m_size_at(c), m_size_at(c + MiB));
+    char *z = mallocx(2 * MiB, FL(a));
+    REQUIRE(z, "%s: mallocx(2 MiB) failed", how);
+    CHECK(z < c || z >= c + 2 * MiB, "%s: the 2 MiB block %p spans the two halves the hooks did not merge", how,
+          (void *)z);
+    CHECK_EQ_U(m_nalloc, 2);
+    memset(z, 3, 2 * MiB);
+    /* both halves still serve */
+    x = mallocx(MiB, FL(a)), y = mallocx(MiB, FL(a));
+    REQUIRE(x && y);
+    CHECK((x == c && y == c + MiB) || (x == c + MiB && y == c), "%s: halves again at %p %p", how, (void *)x,
+          (void *)y);
+    memset(x, 4, MiB);
+    memset(y, 5, MiB);
+    for (size_t i = 0; i < 2 * MiB; i += 4096) CHECK(z[i] == 3, "%s: the 2 MiB block overwritten", how);
+    /* no in-place growth into the free neighbour either (that is a merge) */
+    char *lo = x < y ? x : y, *hi = x < y ? y : x;
+    dallocx(hi, MALLOCX_TCACHE_NONE);
+    CHECK_EQ_U(xallocx(lo, 2 * MiB, 0, 0), MiB);
+    CHECK(lo[0] == (lo == x ? 4 : 5) && lo[MiB - 1] == (lo == x ? 4 : 5), "%s: the block changed", how);
+    dallocx(lo, MALLOCX_TCACHE_NONE);
+    dallocx(z, MALLOCX_TCACHE_NONE);
+    m_check();
+    m_destroy_arena(a);
+}
+static void test_hooks_merge_refused(void) { merge_refused(&m_hooks, true, "merge returns true"); }
+static void test_hooks_merge_null(void) { merge_refused(&m_hooks_nomerge, false, "merge NULL"); }
+
+/* A free extent the split hook will not cut (it returns true, or the hook
+ * set has no split: jemalloc's "never split") stays whole: a smaller
+ * request is served from new memory of its exact size, an in-place shrink
+ * is refused (xallocx keeps the size), and nothing is corrupted. */
+static void split_refused(extent_hooks_t *hooks, bool refuse, const char *how) {
+    m_reset();
+    unsigned a = hooked_arena(hooks, -1);
+    char *c = mallocx(2 * MiB, FL(a));
+    REQUIRE(c);
+    CHECK_EQ_U(m_nalloc, 1);
+    CHECK_EQ_U(m_size_at(c), 2 * MiB);
+    memset(c, 1, 2 * MiB);
+    m_refuse_split = refuse; /* from now on */
+    CHECK_EQ_U(xallocx(c, MiB, 0, 0), 2 * MiB); /* no in-place shrink without a split */
+    dallocx(c, MALLOCX_TCACHE_NONE);
+    char *x = mallocx(MiB, FL(a));
+    REQUIRE(x, "%s: mallocx(1 MiB) failed", how);
+    if (refuse) CHECK(m_nsplit_refused >= 1, "%s: the split hook was not asked", how);
+    CHECK(x < c || x >= c + 2 * MiB, "%s: the 1 MiB block %p cut from the free 2 MiB at %p", how, (void *)x,
+          (void *)c);
+    CHECK_EQ_U(m_nalloc, 2);
+    CHECK_EQ_U(m_size_at(x), MiB);
+    CHECK_EQ_U(m_size_at(c), 2 * MiB);
+    memset(x, 2, MiB);
+    char *z = mallocx(2 * MiB, FL(a)); /* the whole free 2 MiB, no split needed */
+    REQUIRE(z);
+    CHECK(z == c, "%s: the 2 MiB block at %p, not the free 2 MiB at %p", how, (void *)z, (void *)c);
+    memset(z, 3, 2 * MiB);
+    for (size_t i = 0; i < MiB; i += 4096) CHECK(x[i] == 2, "%s: the 1 MiB block overwritten", how);
+    dallocx(x, MALLOCX_TCACHE_NONE);
+    dallocx(z, MALLOCX_TCACHE_NONE);
+    m_check();
+    m_destroy_arena(a);
+}
+static void test_hooks_split_refused(void) { split_refused(&m_hooks, true, "split returns true"); }
+static void test_hooks_split_null(void) { split_refused(&m_hooks_nosplit, false, "split NULL"); }
+
+/* No destroy hook: arena.<i>.destroy hands every range to dalloc instead
+ * (jemalloc's fallback), each whole, the bytes adding up to what the alloc
+ * hook gave. */
+static void test_hooks_destroy_null_dallocs(void) {
+    m_reset();
+    unsigned a = hooked_arena(&m_hooks_nodestroy, -1);
+    void *p = mallocx(2 * MiB, FL(a)), *q = mallocx(100, FL(a)), *r = mallocx(300 * KiB, FL(a));
+    REQUIRE(p && q && r);
+    memset(p, 1, 2 * MiB);
+    dallocx(p, MALLOCX_TCACHE_NONE);
+    dallocx(q, MALLOCX_TCACHE_NONE);
+    CHECK(m_nalloc >= 2);
+    CHECK_EQ_U(m_ndalloc, 0);
+    m_destroy_arena(a); /* r still allocated: the destroy frees it */
+    CHECK(m_ndalloc >= 1, "no dalloc call");
+    CHECK_EQ_U(m_dalloc_bytes, m_alloc_bytes);
+}
+
+/* An alloc hook that returns memory not aligned to a page (16 bytes into a
+ * mapping): the request fails (NULL) instead of the allocator using it, and
+ * the allocator goes on working. */
+static int misalign_calls;
+static void *misalign_alloc(extent_hooks_t *h, void *na, size_t size, size_t align, bool *zero, bool *commit,
+                            unsigned ind) {
+    (void)h;
+    misalign_calls++;
+    char *p = dflt->alloc(dflt, na, size + 4096, align, zero, commit, ind);
+    return p ? p + 16 : NULL;
+}
+/* (split and merge allowed: a refused split would fail the request anyway) */
+static extent_hooks_t misalign_hooks = {misalign_alloc, NULL, NULL, NULL, NULL, NULL, NULL, h_split, h_merge};
+
+static void test_hooks_misaligned_alloc(void) {
+    unsigned a = hooked_arena(&misalign_hooks, -1);
+    void *p = mallocx(MiB, FL(a));
+    CHECK(p == NULL, "mallocx(1 MiB) gave %p from a misaligned chunk", p);
+    void *q = mallocx(100, FL(a));
+    CHECK(q == NULL, "mallocx(100) gave %p from a misaligned chunk", q);
+    CHECK(misalign_calls >= 2, "the alloc hook called %d times", misalign_calls);
+    void *r = malloc(100), *s = mallocx(MiB, MALLOCX_TCACHE_NONE);
+    REQUIRE(r && s);
+    memset(r, 1, 100);
+    memset(s, 1, MiB);
+    free(r);
+    dallocx(s, MALLOCX_TCACHE_NONE);
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.destroy", a) == 0);
+}
+
 static const tcase_t tests[] = {
     {"free_keeps_errno", test_free_keeps_errno},
     {"extent_hooks", test_extent_hooks},
@@ -499,6 +858,13 @@ static const tcase_t tests[] = {
     {"hooks_alloc_fork", test_hooks_alloc_fork},
     {"hooks_flush_again", test_hooks_flush_again},
     {"hooks_deferred_frees", test_hooks_deferred_frees},
+    {"hooks_split_merge_args", test_hooks_split_merge_args},
+    {"hooks_merge_refused", test_hooks_merge_refused},
+    {"hooks_merge_null", test_hooks_merge_null},
+    {"hooks_split_refused", test_hooks_split_refused},
+    {"hooks_split_null", test_hooks_split_null},
+    {"hooks_destroy_null_dallocs", test_hooks_destroy_null_dallocs},
+    {"hooks_misaligned_alloc", test_hooks_misaligned_alloc},
 };
 
 int main(int argc, char **argv) {
