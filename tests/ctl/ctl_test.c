@@ -1284,6 +1284,20 @@ static void test_growth_relief(void) {
     epoch();
     CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), 3 * pages - 8 * step);
     dallocx(big, MALLOCX_TCACHE_NONE);
+
+    /* 6. Growth in place: a 1 MiB block at the start of a new 2 MiB chunk
+     * grows by xallocx into the chunk's other (retained) half. */
+    relief_purge_others(n, donor);
+    void *g = mallocx((size_t)1 << 20, MALLOCX_TCACHE_NONE | MALLOCX_ALIGN((size_t)2 << 20));
+    REQUIRE(g);
+    epoch();
+    size_t d6 = rd_z("stats.arenas.%u.pdirty", donor);
+    REQUIRE(d6 >= step, "the donor has %zu dirty pages left", d6);
+    CHECK_EQ_U(xallocx(g, (size_t)2 << 20, 0, MALLOCX_TCACHE_NONE), (size_t)2 << 20);
+    epoch();
+    CHECK(rd_z("stats.arenas.%u.pdirty", donor) + step <= d6, "in-place growth purged %zu pages",
+          d6 - rd_z("stats.arenas.%u.pdirty", donor));
+    dallocx(g, MALLOCX_TCACHE_NONE);
     set_arena(cur);
 }
 
