@@ -7,6 +7,12 @@
  * and small blocks, calloc, realloc (original block intact),
  * posix_memalign, aligned_alloc -- never crash -- and succeed again once
  * blocks are freed.
+ *
+ * Mosaic modes also check the accounting of what the allocator gives back
+ * when it runs out of address space (src/extent.c, pa_alloc: the arena's
+ * purged, retained ranges are unmapped before one more try): right after
+ * the failures no byte is retained, and stats.mapped never exceeds the
+ * process's address space (VmSize), neither then nor after the frees.
  */
 #include "common.h"
 #include <sys/mman.h>
@@ -14,6 +20,38 @@
 
 #define KiB ((size_t)1024)
 #define MiB ((size_t)1024 * 1024)
+
+#ifndef T_GLIBC
+#ifdef T_PREFIX
+#define T_MALLCTL mosaic_mallctl
+#else
+#define T_MALLCTL mallctl
+#endif
+/* stats.NAME after an epoch refresh; (size_t)-1 when mallctl fails */
+static size_t stat_z(const char *name)
+{
+    uint64_t e = 1;
+    if (T_MALLCTL("epoch", NULL, NULL, &e, sizeof(e)) != 0)
+        return (size_t)-1;
+    size_t v = 0, sz = sizeof(v);
+    if (T_MALLCTL(name, &v, &sz, NULL, 0) != 0)
+        return (size_t)-1;
+    return v;
+}
+
+/* stats.mapped (Mosaic's mappings not retained, metadata included) lies
+ * within the address space the process has */
+static void check_mapped(int round, const char *when)
+{
+    size_t mapped = stat_z("stats.mapped");
+    long vm = t_vmsize_kib();
+    CHECK(mapped != (size_t)-1 && vm > 0, "round %d, %s: cannot read stats.mapped / VmSize",
+          round, when);
+    CHECK(mapped == (size_t)-1 || vm <= 0 || mapped <= (size_t)vm * 1024,
+          "round %d, %s: stats.mapped %zu KiB > VmSize %ld KiB (ranges given back still "
+          "counted?)", round, when, mapped >> 10, vm);
+}
+#endif
 
 static void **ptrs; /* mmap'd before the limit, so the test's own bookkeeping
                        never competes with the allocator */
@@ -76,6 +114,11 @@ static int oom_child(void *arg)
         memset(p, 1, s);
         M(free)(p);
     }
+#ifndef T_GLIBC
+    /* a first snapshot before the limit: its records exist, so later epoch
+       refreshes need no memory */
+    REQUIRE(stat_z("stats.mapped") != (size_t)-1, "mallctl stats.mapped fails");
+#endif
     long headroom = t_env_long("MOSAIC_TEST_OOM_HEADROOM_MIB", 256);
     long vm = t_vmsize_kib();
     REQUIRE(vm > 0, "cannot read VmSize");
@@ -129,6 +172,13 @@ static int oom_child(void *arg)
                 CHECK(M(malloc_usable_size)(old) >= MiB, "failed realloc shrank the original");
             }
         }
+#ifndef T_GLIBC
+        /* the failures gave every retained range back, and uncounted it */
+        size_t retained = stat_z("stats.retained");
+        CHECK(retained == 0, "round %d: %zu bytes still retained after the allocations failed",
+              round, retained);
+        check_mapped(round, "out of memory");
+#endif
         /* 3. small blocks until they fail as well */
         got = fill(1000, n1, &end, "small blocks");
         n2 = end;
@@ -166,6 +216,9 @@ static int oom_child(void *arg)
         size_t n64 = fill(64 * MiB, 0, &end, "64 MiB blocks");
         CHECK(n64 >= 1, "round %d: no 64 MiB block fits after freeing everything", round);
         free_range(0, end, 1);
+#ifndef T_GLIBC
+        check_mapped(round, "after freeing everything");
+#endif
         printf("%s: round %d: %zu x 1 MiB, %zu x 1000 B, %zu x 1 MiB again after freeing "
                "half, %zu x 64 MiB\n",
                t_name, round, n1, n2 - n1, again, n64);

@@ -41,7 +41,8 @@ exp = load("expect.json")
 
 
 def json_parses():
-    for f in ("stats.json", "stats_g.json", "stats_mabl.json", "stats_destroyed.json"):
+    for f in ("stats.json", "stats_g.json", "stats_mabl.json", "stats_destroyed.json",
+              "stats_Jd.json", "stats_Jb.json", "stats_Jl.json", "stats_destroyed2.json"):
         load(f)
 
 
@@ -93,8 +94,13 @@ def json_merged():
     arenas = [v for k, v in sa.items() if k.isdigit()]
     eq(m["small"]["allocated"] + m["large"]["allocated"], j["stats"]["allocated"], "allocated")
     eq(m["pactive"] * 4096, j["stats"]["active"], "active")
-    for k in ("pactive", "pdirty", "pmuzzy", "mapped", "retained", "resident", "nthreads"):
+    for k in ("pactive", "pdirty", "pmuzzy", "mapped", "retained", "resident", "nthreads",
+              "npurge", "nmadvise", "purged"):
         eq(sum(a[k] for a in arenas), m[k], "merged " + k)
+    # the purge counters are not all zero: the second arena purged a freed 1 MiB block
+    p = sa[str(exp["purge_arena"])]
+    if not (p["npurge"] >= 1 and p["nmadvise"] >= 1 and p["purged"] >= 256):
+        raise AssertionError("purge arena's counters %r" % ([p[k] for k in ("npurge", "nmadvise", "purged")],))
     for sect in ("small", "large"):
         for k in m[sect]:
             eq(sum(a[sect][k] for a in arenas), m[sect][k], "merged %s.%s" % (sect, k))
@@ -121,6 +127,77 @@ def json_opts():
     eq(ds["large"]["nmalloc"], 1, "destroyed large.nmalloc")
     if str(exp["arena"]) in dj:
         raise AssertionError("destroyed arena still listed")
+
+
+def sections(j):
+    """The arena sections of a JSON output: merged, destroyed, per arena."""
+    sa = j["jemalloc"]["stats.arenas"]
+    if not sa:
+        raise AssertionError("no arena sections")
+    return sa
+
+
+def json_opts_dbl():
+    # 'd': no destroyed section (an arena was destroyed), the rest is there
+    sa = sections(load("stats_Jd.json"))
+    if "destroyed" in sa:
+        raise AssertionError("'d' kept the destroyed section")
+    for k in ("merged", str(exp["purge_arena"])):
+        if k not in sa:
+            raise AssertionError("'d' lost section %r" % k)
+    eq("bins" in sa["merged"] and "lextents" in sa["merged"], True, "'d' keeps bins, lextents")
+    # 'b': no per-bin arrays anywhere, per-large-class arrays kept
+    sa = sections(load("stats_Jb.json"))
+    eq(sorted(k for k in sa if not k.isdigit()), ["destroyed", "merged"], "'b' sections")
+    for k, a in sa.items():
+        if "bins" in a:
+            raise AssertionError("'b' kept bins in %r" % k)
+        eq(len(a["lextents"]), len(load("stats.json")["jemalloc"]["arenas"]["lextent"]),
+           "'b' lextents of %r" % k)
+        eq(type(a["small"]["nmalloc"]), int, "'b' keeps small totals")
+    # 'l': no per-large-class arrays anywhere, bins kept
+    sa = sections(load("stats_Jl.json"))
+    eq(sorted(k for k in sa if not k.isdigit()), ["destroyed", "merged"], "'l' sections")
+    for k, a in sa.items():
+        if "lextents" in a:
+            raise AssertionError("'l' kept lextents in %r" % k)
+        eq(len(a["bins"]), exp["nbins"], "'l' bins of %r" % k)
+        eq(type(a["large"]["nmalloc"]), int, "'l' keeps large totals")
+    # the same letters in text: no bin or large-class tables, no destroyed arenas
+    t = text("stats_bld.txt")
+    for needle in ("Merged arenas stats:", "arenas[%d]:" % exp["purge_arena"]):
+        if needle not in t.splitlines():
+            raise AssertionError("'bld' text lost %r" % needle)
+    if re.search(r"^bins:", t, re.M) or re.search(r"^large:\s+size\s+ind", t, re.M):
+        raise AssertionError("'bld' text kept a bin or large-class table")
+    if "Destroyed arenas stats:" in t:
+        raise AssertionError("'bld' text kept the destroyed arenas")
+    if not re.search(r"^small:\s+\d+", t, re.M):
+        raise AssertionError("'bld' text lost the small/large table")
+
+
+def json_destroyed_accumulates():
+    # two arenas destroyed: MALLCTL_ARENAS_DESTROYED is the sum of both, in
+    # the JSON and through mallctl (stats.arenas.4097.*)
+    ds = load("stats_destroyed2.json")["jemalloc"]["stats.arenas"]["destroyed"]
+    m = load("destroyed2.json")
+    n = 10 + exp["purge_nsmall"]
+    eq(ds["small"]["nmalloc"], n, "destroyed small.nmalloc")
+    eq(ds["small"]["ndalloc"], n, "destroyed small.ndalloc")
+    eq(ds["large"]["nmalloc"], 2, "destroyed large.nmalloc")
+    eq(ds["large"]["ndalloc"], 2, "destroyed large.ndalloc")
+    eq(m["small.nmalloc"], n, "stats.arenas.4097.small.nmalloc")
+    eq(m["large.nmalloc"], 2, "stats.arenas.4097.large.nmalloc")
+    for k in ("small.ndalloc", "large.ndalloc", "npurge", "nmadvise", "purged"):
+        sect, _, f = k.rpartition(".")
+        eq(m[k], ds[sect][f] if sect else ds[f], "mallctl vs JSON destroyed " + k)
+    # the second arena's purge is in there
+    if not (ds["npurge"] >= 1 and ds["nmadvise"] >= 1 and ds["purged"] >= 256):
+        raise AssertionError("destroyed purge counters %r" % ([ds[k] for k in ("npurge", "nmadvise", "purged")],))
+    first = load("stats_destroyed.json")["jemalloc"]["stats.arenas"]["destroyed"]
+    for k in ("npurge", "nmadvise", "purged"):
+        if ds[k] <= first[k]:
+            raise AssertionError("destroyed %s did not grow: %d -> %d" % (k, first[k], ds[k]))
 
 
 def text_output():
@@ -166,12 +243,45 @@ def text_output():
         raise AssertionError("no destroyed section in text")
 
 
+def text_used_rows_only():
+    # a bin or large-class row only for a class that was used (nmalloc > 0):
+    # every row's nmalloc column is positive, and the first arena (10 blocks
+    # of 112 bytes, one large block) has exactly one row of each
+    for f in ("stats.txt", "stats_destroyed.txt"):
+        t = text(f)
+        nbinrows = nlrows = 0
+        for sec in re.split(r"^(?:Merged arenas stats|Destroyed arenas stats|arenas\[\d+\]):\n", t,
+                            flags=re.M)[1:]:
+            bins = re.search(r"^bins:.*\n((?:\s+\d.*\n)*)", sec, re.M)
+            large = re.search(r"^large:\s+size.*\n((?:\s+\d.*\n)*)", sec, re.M)
+            if not bins or not large:
+                raise AssertionError("%s: a section without bins or large table" % f)
+            for row in bins.group(1).splitlines():
+                nbinrows += 1
+                if int(row.split()[3]) == 0:
+                    raise AssertionError("%s: bin row of an unused bin: %r" % (f, row))
+            for row in large.group(1).splitlines():
+                nlrows += 1
+                if int(row.split()[3]) == 0:
+                    raise AssertionError("%s: large row of an unused class: %r" % (f, row))
+        if nbinrows == 0 or nlrows == 0:
+            raise AssertionError("%s: no bin or large rows at all" % f)
+    sec = text("stats.txt").split("arenas[%d]:\n" % exp["arena"])[1].split("arenas[")[0]
+    eq(len(re.search(r"^bins:.*\n((?:\s+\d.*\n)*)", sec, re.M).group(1).splitlines()), 1,
+       "bin rows of the first arena")
+    eq(len(re.search(r"^large:\s+size.*\n((?:\s+\d.*\n)*)", sec, re.M).group(1).splitlines()), 1,
+       "large rows of the first arena")
+
+
 check("stats_print_json_parses", json_parses)
 check("stats_print_json_general", json_general)
 check("stats_print_json_values", json_values)
 check("stats_print_json_merged_is_sum", json_merged)
 check("stats_print_json_opts_gmabl_destroyed", json_opts)
+check("stats_print_json_opts_dbl", json_opts_dbl)
+check("stats_print_destroyed_accumulates", json_destroyed_accumulates)
 check("stats_print_text", text_output)
+check("stats_print_text_used_rows_only", text_used_rows_only)
 for status, name, msg in results:
     print("%s %s%s" % (status, name, ": " + msg if msg else ""))
 sys.exit(1 if any(r[0] == "FAIL" for r in results) else 0)

@@ -39,6 +39,33 @@ if [ $rc -eq 0 ] && [ "$(nerr)" = 0 ] && has opt.narenas=3 && has opt.tcache=fal
     pass conf_all_options_applied
 else fail conf_all_options_applied "rc=$rc err=$(errtext)"; fi
 
+# -- every range's maximum is accepted (the bounds are inclusive) and read back
+run "narenas:2048,tcache_max:65536,dirty_decay_ms:86400000,muzzy_decay_ms:86400000"
+if [ $rc -eq 0 ] && [ "$(nerr)" = 0 ] && has opt.narenas=2048 && has opt.tcache_max=65536 &&
+   has opt.dirty_decay_ms=86400000 && has opt.muzzy_decay_ms=86400000 &&
+   has arenas.tcache_max=65536; then
+    pass conf_range_maxima_accepted
+else fail conf_range_maxima_accepted "rc=$rc err=$(errtext) $(tr '\n' ' ' <"$tmp/out")"; fi
+# -- ... and every minimum (narenas 0, tcache_max 0, decay -1)
+run "narenas:0,tcache_max:0,dirty_decay_ms:-1,muzzy_decay_ms:-1"
+if [ $rc -eq 0 ] && [ "$(nerr)" = 0 ] && has opt.narenas=0 && has opt.tcache_max=0 &&
+   has opt.dirty_decay_ms=-1 && has opt.muzzy_decay_ms=-1; then
+    pass conf_range_minima_accepted
+else fail conf_range_minima_accepted "rc=$rc err=$(errtext) $(tr '\n' ' ' <"$tmp/out")"; fi
+
+# -- booleans: the documented spellings true/false and 1/0, each way round
+#    (tcache and retain default to true, junk and stats_print to false)
+run "tcache:0,retain:false,junk:1,abort_conf:true"
+if [ $rc -eq 0 ] && [ "$(nerr)" = 0 ] && has opt.tcache=false && has opt.retain=false &&
+   has opt.junk=true && has opt.abort_conf=true; then
+    pass conf_bool_spellings_set
+else fail conf_bool_spellings_set "rc=$rc err=$(errtext) $(tr '\n' ' ' <"$tmp/out")"; fi
+run "tcache:false,tcache:1,junk:true,junk:0,retain:0,retain:true"
+if [ $rc -eq 0 ] && [ "$(nerr)" = 0 ] && has opt.tcache=true && has opt.junk=false &&
+   has opt.retain=true; then
+    pass conf_bool_spellings_reset
+else fail conf_bool_spellings_reset "rc=$rc err=$(errtext) $(tr '\n' ' ' <"$tmp/out")"; fi
+
 # -- numbers in other bases, a later key wins over an earlier one
 run "narenas:0x10,tcache_max:010,narenas:9"
 if [ $rc -eq 0 ] && [ "$(nerr)" = 0 ] && has opt.narenas=9 && has opt.tcache_max=8; then
@@ -74,6 +101,24 @@ bad_case conf_empty_value "junk:" "'junk'" opt.junk=false
 bad_case conf_missing_colon "narenas,junk:true" "'narenas'" opt.narenas=0 opt.junk=true
 bad_case conf_empty_key ":5,narenas:4" "''" opt.narenas=4
 bad_case conf_key_case "NARENAS:4" "'NARENAS'" opt.narenas=0
+
+# -- an item far longer than the error line's buffer (2000 characters, no
+#    ':'): still exactly one line (cut short, but ending in a newline), the
+#    items after it applied, the program runs on
+long=$(head -c 2000 /dev/zero | tr '\0' x)
+run "$long,narenas:6"
+if [ $rc -eq 0 ] && [ "$(nerr)" = 1 ] && grep -q "^<mosaic>: MOSAIC_CONF: malformed item 'xxxx" "$tmp/err" &&
+   [ "$(wc -c <"$tmp/err")" -le 512 ] && [ "$(tail -c 1 "$tmp/err" | od -An -c | tr -d ' ')" = '\n' ] &&
+   has opt.narenas=6; then
+    pass conf_long_item_one_line
+else fail conf_long_item_one_line "rc=$rc lines=$(nerr) bytes=$(wc -c <"$tmp/err")"; fi
+# -- the same for an unknown key and a bad value that long
+run "${long}:1,narenas:$long,tcache:false"
+if [ $rc -eq 0 ] && [ "$(nerr)" = 2 ] && grep -q "unknown option 'xxxx" "$tmp/err" &&
+   grep -q "for option 'narenas'" "$tmp/err" && has opt.narenas=0 && has opt.tcache=false &&
+   [ "$(awk 'length > 511' "$tmp/err" | wc -l)" = 0 ]; then
+    pass conf_long_key_and_value
+else fail conf_long_key_and_value "rc=$rc lines=$(nerr) $(head -c 300 "$tmp/err")"; fi
 
 # -- empty items are ignored silently
 run ",,narenas:4,,"

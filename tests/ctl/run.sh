@@ -34,6 +34,9 @@ prog() {
     for r in false true; do
         prog retain_$r env MOSAIC_CONF=retain:$r,dirty_decay_ms:0,muzzy_decay_ms:0 "$T/retain" retain_$r
     done
+    for t in always never default; do
+        prog thp_$t env MOSAIC_CONF=thp:$t "$T/thp" thp_$t
+    done
     mkdir -p "$work/stats"
     if "$T/stats_print" "$work/stats" 2>"$work/err"; then
         prog check_stats python3 "$dir/check_stats.py" "$work/stats"

@@ -3,7 +3,11 @@
  * several opts) into DIR, with a known allocation pattern alive in a fresh
  * arena, plus DIR/expect.json: the values mallctl reports for the same
  * snapshot. check_stats.py parses the JSON with Python's json module and
- * compares. Usage: stats_print DIR
+ * compares. A second arena (PURGE_NSMALL small blocks, one large block freed
+ * and purged) gives the purge counters something to sum; after the first
+ * arena's destroy come the 'd', 'b', 'l' outputs, then the second arena is
+ * destroyed too (DIR/destroyed2.json: MALLCTL_ARENAS_DESTROYED read through
+ * mallctl, the sum of both). Usage: stats_print DIR
  */
 #include "mosaic.h"
 #include "conf.h"
@@ -15,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+
+#define PURGE_NSMALL 7 /* 200-byte blocks of the second arena */
 
 static FILE *out;
 static unsigned ncalls;
@@ -57,6 +63,21 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 10; i++)
         if (!mallocx(100, fl)) return 2;
     if (!mallocx(100000, fl)) return 2;
+    /* the second arena: small blocks, and a large block freed and purged
+     * (npurge, nmadvise and purged > 0 there) */
+    unsigned b;
+    sz = sizeof(b);
+    if (mallctl("arenas.create", &b, &sz, NULL, 0)) return 2;
+    int flb = MALLOCX_ARENA(b) | MALLOCX_TCACHE_NONE;
+    for (int i = 0; i < PURGE_NSMALL; i++)
+        if (!mallocx(200, flb)) return 2;
+    void *lb = mallocx(1 << 20, flb);
+    if (!lb) return 2;
+    memset(lb, 1, 1 << 20);
+    dallocx(lb, MALLOCX_TCACHE_NONE);
+    char bname[64];
+    snprintf(bname, sizeof(bname), "arena.%u.purge", b);
+    if (mallctl(bname, NULL, NULL, NULL, 0)) return 2;
     unsigned nbins;
     sz = sizeof(nbins);
     mallctl("arenas.nbins", &nbins, &sz, NULL, 0);
@@ -86,6 +107,7 @@ int main(int argc, char **argv) {
     }
     fprintf(e, "  \"narenas\": %u,\n  \"nbins\": %u,\n  \"arena\": %u,\n  \"bin112\": %u,\n", narenas,
             nbins, a, bin112);
+    fprintf(e, "  \"purge_arena\": %u,\n  \"purge_nsmall\": %d,\n", b, PURGE_NSMALL);
     fprintf(e, "  \"arena_small_allocated\": %zu,\n",
             rd_z("stats.arenas.%u.small.allocated", a, 0));
     fprintf(e, "  \"arena_large_allocated\": %zu,\n",
@@ -119,5 +141,32 @@ int main(int argc, char **argv) {
     if (mallctl(name, NULL, NULL, NULL, 0)) return 2;
     print_to(dir, "stats_destroyed.json", "J");
     print_to(dir, "stats_destroyed.txt", "");
+    /* each letter leaves its part out: d destroyed arenas, b bins, l large classes */
+    print_to(dir, "stats_Jd.json", "Jd");
+    print_to(dir, "stats_Jb.json", "Jb");
+    print_to(dir, "stats_Jl.json", "Jl");
+    print_to(dir, "stats_bld.txt", "bld");
+    /* the second arena destroyed as well: MALLCTL_ARENAS_DESTROYED holds both */
+    snprintf(name, sizeof(name), "arena.%u.destroy", b);
+    if (mallctl(name, NULL, NULL, NULL, 0)) return 2;
+    print_to(dir, "stats_destroyed2.json", "J");
+    uint64_t ep = 1;
+    if (mallctl("epoch", NULL, NULL, &ep, sizeof(ep))) return 2;
+    snprintf(path, sizeof(path), "%s/destroyed2.json", dir);
+    e = fopen(path, "w");
+    if (!e) return 2;
+    fprintf(e, "{\n");
+    const char *dn[] = {"small.nmalloc", "small.ndalloc", "large.nmalloc", "large.ndalloc",
+                        "npurge", "nmadvise", "purged"};
+    for (int i = 0; i < 7; i++) {
+        char n[96];
+        snprintf(n, sizeof(n), "stats.arenas.%u.%s", MALLCTL_ARENAS_DESTROYED, dn[i]);
+        uint64_t v = 0;
+        sz = sizeof(v);
+        if (mallctl(n, &v, &sz, NULL, 0)) return 2;
+        fprintf(e, "  \"%s\": %llu%s\n", dn[i], (unsigned long long)v, i < 6 ? "," : "");
+    }
+    fprintf(e, "}\n");
+    fclose(e);
     return ncalls ? 0 : 2;
 }
