@@ -1712,6 +1712,342 @@ static void test_threads(void) {
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* ---- resizing, size classes and thread caches at their edges ---- */
+
+/* rallocx with MALLOCX_ALIGN returns a block with that alignment even when
+ * the size class does not change (a large block that is only page-aligned
+ * moves), and when it grows; the contents come along. */
+static void test_rallocx_align(void) {
+    const size_t mib = (size_t)1 << 20;
+    void *pad = mallocx(20000, MALLOCX_TCACHE_NONE); /* no block at a 1 MiB boundary by chance */
+    REQUIRE(pad);
+    for (int grow = 0; grow < 2; grow++) {
+        unsigned char *p = NULL, *keep[8];
+        int nkeep = 0;
+        /* a 100000 B (112 KiB class) block that is not 1 MiB aligned */
+        while (nkeep < 8) {
+            REQUIRE((p = mallocx(100000, 0)));
+            if ((uintptr_t)p & (mib - 1)) break;
+            keep[nkeep++] = p;
+        }
+        REQUIRE((uintptr_t)p & (mib - 1), "every block 1 MiB aligned");
+        for (size_t i = 0; i < 100000; i++) p[i] = (unsigned char)(i * 7 + 3);
+        size_t size = grow ? 200000 : 100000;
+        unsigned char *q = rallocx(p, size, MALLOCX_ALIGN(mib));
+        REQUIRE(q);
+        CHECK(((uintptr_t)q & (mib - 1)) == 0, "rallocx(%p, %zu, MALLOCX_ALIGN(1 MiB)) = %p", (void *)p,
+              size, (void *)q);
+        CHECK(sallocx(q, 0) >= size);
+        size_t bad = 0;
+        for (size_t i = 0; i < 100000; i++) bad += q[i] != (unsigned char)(i * 7 + 3);
+        CHECK_EQ_U(bad, 0);
+        dallocx(q, 0);
+        while (nkeep) dallocx(keep[--nkeep], 0);
+    }
+    dallocx(pad, MALLOCX_TCACHE_NONE);
+}
+
+/* xallocx never moves a block, so a MALLOCX_ALIGN the block does not meet
+ * leaves it as it is, even with a free neighbour to grow into; an alignment
+ * it meets does not stop the growth. */
+static void test_xallocx_align(void) {
+    unsigned a = new_arena();
+    int fl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
+    const size_t mib = (size_t)1 << 20, k256 = (size_t)256 << 10;
+    void *first = mallocx(mib, fl | MALLOCX_ALIGN(2 * mib)); /* the first half of a chunk */
+    REQUIRE(first);
+    char *p = mallocx(k256, fl); /* right after it: 1 MiB aligned, not 2 MiB; free pages after it */
+    REQUIRE(p);
+    REQUIRE(p == (char *)first + mib, "first %p, p %p", first, (void *)p);
+    CHECK_EQ_U(xallocx(p, 2 * k256, 0, MALLOCX_ALIGN(2 * mib)), k256);
+    CHECK_EQ_U(sallocx(p, 0), k256);
+    CHECK_EQ_U(xallocx(p, k256, k256, MALLOCX_ALIGN(2 * mib)), k256); /* extra too */
+    CHECK_EQ_U(sallocx(p, 0), k256);
+    /* p does meet 1 MiB: it grows into the free pages after it */
+    CHECK_EQ_U(xallocx(p, 2 * k256, 0, MALLOCX_ALIGN(mib)), 2 * k256);
+    CHECK_EQ_U(sallocx(p, 0), 2 * k256);
+    dallocx(p, fl);
+    dallocx(first, fl);
+}
+
+/* xallocx to the size the block has changes nothing, thread.allocated and
+ * thread.deallocated included (a resize in place counts both). */
+static void test_xallocx_same_size(void) {
+    const size_t mib = (size_t)1 << 20;
+    void *p = mallocx(mib, MALLOCX_TCACHE_NONE);
+    REQUIRE(p);
+    uint64_t a0 = rd_u64("thread.allocated"), d0 = rd_u64("thread.deallocated");
+    CHECK_EQ_U(xallocx(p, mib, 0, 0), mib);
+    CHECK_EQ_U(xallocx(p, mib - 100, 0, 0), mib); /* the same class */
+    CHECK_EQ_U(xallocx(p, mib - 100, 100, 0), mib);
+    CHECK_EQ_U(rd_u64("thread.allocated"), a0);
+    CHECK_EQ_U(rd_u64("thread.deallocated"), d0);
+    CHECK_EQ_U(sallocx(p, 0), mib);
+    dallocx(p, MALLOCX_TCACHE_NONE);
+}
+
+/* A large block resized in place moves from its old class to the new one
+ * in the arena's statistics: the old class counts a free, the new one an
+ * allocation and a request; large.allocated follows. */
+static void test_stats_large_resize(void) {
+    unsigned a = new_arena();
+    int fl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
+    const size_t s1 = (size_t)1 << 20, s2 = (size_t)3 << 19, s3 = (size_t)5 << 18; /* 1, 1.5, 1.25 MiB */
+    unsigned l1 = lextent_of(s1), l2 = lextent_of(s2), l3 = lextent_of(s3);
+    char *p = mallocx(s1, fl);
+    REQUIRE(p);
+    REQUIRE(xallocx(p, s2, 0, fl) == s2, "grows in place into the chunk's free rest");
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.large.allocated", a), s2);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.large.nmalloc", a), 2);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.large.ndalloc", a), 1);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.large.nrequests", a), 2);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.lextents.%u.nmalloc", a, l1), 1);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.lextents.%u.ndalloc", a, l1), 1);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.lextents.%u.curlextents", a, l1), 0);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.lextents.%u.nmalloc", a, l2), 1);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.lextents.%u.nrequests", a, l2), 1);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.lextents.%u.ndalloc", a, l2), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.lextents.%u.curlextents", a, l2), 1);
+    /* shrinking in place, by rallocx */
+    REQUIRE(rallocx(p, s3, fl) == p);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.large.allocated", a), s3);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.lextents.%u.ndalloc", a, l2), 1);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.lextents.%u.curlextents", a, l2), 0);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.lextents.%u.nmalloc", a, l3), 1);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.lextents.%u.nrequests", a, l3), 1);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.lextents.%u.curlextents", a, l3), 1);
+    /* and by xallocx, back to 1 MiB */
+    CHECK_EQ_U(xallocx(p, s1, 0, fl), s1);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.large.allocated", a), s1);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.lextents.%u.nmalloc", a, l1), 2);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.lextents.%u.curlextents", a, l1), 1);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.lextents.%u.curlextents", a, l3), 0);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.large.nrequests", a), 4);
+    dallocx(p, fl);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.large.allocated", a), 0);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.large.nmalloc", a), rd_u64("stats.arenas.%u.large.ndalloc", a));
+    CHECK_EQ_U(rd_z("stats.arenas.%u.lextents.%u.curlextents", a, l1), 0);
+}
+
+/* MALLOCX_ZERO without the thread cache: every small class comes back
+ * zeroed even when the region was just freed dirty (thread's arena and an
+ * explicit arena). */
+static void test_zero_uncached(void) {
+    unsigned nbins = rd_u("arenas.nbins"), e = new_arena();
+    for (int k = 0; k < 2; k++) {
+        int fl = MALLOCX_TCACHE_NONE | (k ? MALLOCX_ARENA(e) : 0);
+        for (unsigned j = 0; j < nbins; j++) {
+            size_t s = rd_z("arenas.bin.%u.size", j);
+            void *p = mallocx(s, fl);
+            REQUIRE(p);
+            memset(p, 0xee, s);
+            dallocx(p, fl);
+            unsigned char *z = mallocx(s, fl | MALLOCX_ZERO);
+            REQUIRE(z);
+            size_t nz = 0;
+            for (size_t i = 0; i < s; i++) nz += z[i] != 0;
+            CHECK(nz == 0, "%s, %zu B class: %zu bytes not zero (%s region)", k ? "explicit arena" : "own arena",
+                  s, nz, (void *)z == p ? "the same" : "another");
+            dallocx(z, fl);
+        }
+    }
+}
+
+/* 200 blocks of 1000 B (the 1 KiB class) allocated and freed, n times: a
+ * slow-path event (fill or flush) every few calls, none in other classes. */
+static void *churn_v[200];
+static void churn_1k(int n) {
+    for (int r = 0; r < n; r++) {
+        for (int i = 0; i < 200; i++) REQUIRE((churn_v[i] = malloc(1000)));
+        for (int i = 0; i < 200; i++) free(churn_v[i]);
+    }
+}
+
+/* Idle trimming: every 64 slow-path events, a cache bin that needed no fill
+ * since the last collection gives back half of what it holds. */
+static void test_tcache_idle_trim(void) {
+    unsigned a = new_arena();
+    set_arena(a);
+    unsigned j = bin_of(32);
+    free(malloc(32)); /* one fill: half the 256 the class's stack holds */
+    epoch();
+    size_t held = rd_z("stats.arenas.%u.bins.%u.curregs", a, j);
+    CHECK_EQ_U(held, 128);
+    churn_1k(80);
+    epoch();
+    size_t now = rd_z("stats.arenas.%u.bins.%u.curregs", a, j);
+    CHECK(now <= held / 4, "the idle 32 B bin still holds %zu of %zu", now, held);
+    CHECK(rd_u64("stats.arenas.%u.bins.%u.nflushes", a, j) >= 2);
+}
+
+/* A thread's remote stack (small blocks of another arena it freed) goes
+ * home at the periodic collection too, not only when full, at a flush or at
+ * thread exit. */
+static void test_remote_flush_gc(void) {
+    unsigned a = new_arena(), e = new_arena();
+    set_arena(a);
+    unsigned j = bin_of(64);
+    void *v[10];
+    for (int i = 0; i < 10; i++) REQUIRE((v[i] = mallocx(64, MALLOCX_ARENA(e) | MALLOCX_TCACHE_NONE)));
+    for (int i = 0; i < 10; i++) free(v[i]); /* onto this thread's remote stack (room for 128) */
+    epoch();
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", e, j), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", e, j), 10);
+    churn_1k(80);
+    epoch();
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", e, j), 10);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", e, j), 0);
+}
+
+/* Remote stacks go home at thread.tcache.flush, at thread exit, and a
+ * stack holding blocks of two arenas sends each block to its own. */
+static void *remote_free_thread(void *arg) {
+    void **v = arg;
+    for (int i = 0; i < 10; i++) free(v[i]);
+    return NULL;
+}
+static void test_remote_flush_home(void) {
+    unsigned a = new_arena(), e = new_arena(), f = new_arena();
+    set_arena(a);
+    unsigned j = bin_of(64);
+    void *v[20];
+    /* 1. thread.tcache.flush */
+    for (int i = 0; i < 10; i++) REQUIRE((v[i] = mallocx(64, MALLOCX_ARENA(e) | MALLOCX_TCACHE_NONE)));
+    for (int i = 0; i < 10; i++) free(v[i]);
+    epoch();
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", e, j), 0);
+    REQUIRE(mallctl("thread.tcache.flush", NULL, NULL, NULL, 0) == 0);
+    epoch();
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", e, j), 10);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", e, j), 0);
+    /* 2. blocks of e and f interleaved on one remote stack */
+    for (int i = 0; i < 20; i++)
+        REQUIRE((v[i] = mallocx(64, MALLOCX_ARENA(i % 3 ? e : f) | MALLOCX_TCACHE_NONE)));
+    for (int i = 0; i < 20; i++) free(v[i]);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", e, j), 13);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", f, j), 7);
+    REQUIRE(mallctl("thread.tcache.flush", NULL, NULL, NULL, 0) == 0);
+    epoch();
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", e, j), 10 + 13);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", f, j), 7);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", e, j), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", f, j), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 0); /* none went to this thread's arena */
+    /* 3. thread exit: another thread frees 10 blocks of e and ends */
+    for (int i = 0; i < 10; i++) REQUIRE((v[i] = mallocx(64, MALLOCX_ARENA(e) | MALLOCX_TCACHE_NONE)));
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, remote_free_thread, v) == 0);
+    pthread_join(t, NULL);
+    epoch();
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", e, j), 10 + 13 + 10);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", e, j), 0);
+}
+
+/* thread.tcache.enabled = false flushes what the cache holds. */
+static void test_tcache_disable_flushes(void) {
+    unsigned a = new_arena();
+    set_arena(a);
+    unsigned j = bin_of(32), l = lextent_of(20480);
+    free(malloc(32));
+    free(malloc(20000)); /* a cached large block */
+    epoch();
+    CHECK(rd_z("stats.arenas.%u.bins.%u.curregs", a, j) > 1);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.lextents.%u.curlextents", a, l), 1);
+    bool off = false;
+    REQUIRE(mallctl("thread.tcache.enabled", NULL, NULL, &off, sizeof(off)) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.lextents.%u.curlextents", a, l), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.small.allocated", a), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.large.allocated", a), 0);
+}
+
+/* A new thread's first allocation attaches it to the automatic arena with
+ * the fewest threads, the lowest index among equals: with the main thread
+ * on arena 0, two new threads take arenas 1 and 2 (never-used arenas count
+ * as having no thread). */
+static pthread_barrier_t choose_bar;
+static void *choose_thread(void *arg) {
+    void *p = malloc(64);
+    *(unsigned *)arg = arena_of_block(p);
+    free(p);
+    pthread_barrier_wait(&choose_bar); /* both attached */
+    pthread_barrier_wait(&choose_bar); /* counted */
+    return NULL;
+}
+static void test_arena_choice(void) {
+    unsigned n = rd_u("arenas.narenas");
+    REQUIRE(n >= 3, "%u automatic arenas", n);
+    free(malloc(64));
+    REQUIRE(rd_u("thread.arena") == 0, "the main thread is on arena %u", rd_u("thread.arena"));
+    epoch();
+    CHECK_EQ_U(rd_u("stats.arenas.0.nthreads"), 1);
+    REQUIRE(pthread_barrier_init(&choose_bar, NULL, 3) == 0);
+    unsigned got[2] = {~0u, ~0u};
+    pthread_t t[2];
+    REQUIRE(pthread_create(&t[0], NULL, choose_thread, &got[0]) == 0);
+    REQUIRE(pthread_create(&t[1], NULL, choose_thread, &got[1]) == 0);
+    pthread_barrier_wait(&choose_bar);
+    epoch();
+    CHECK(got[0] != 0 && got[1] != 0 && got[0] != got[1], "new threads on arenas %u and %u", got[0], got[1]);
+    CHECK((got[0] == 1 && got[1] == 2) || (got[0] == 2 && got[1] == 1), "new threads on arenas %u and %u",
+          got[0], got[1]);
+    CHECK_EQ_U(rd_u("stats.arenas.0.nthreads"), 1);
+    CHECK_EQ_U(rd_u("stats.arenas.1.nthreads"), 1);
+    CHECK_EQ_U(rd_u("stats.arenas.2.nthreads"), 1);
+    pthread_barrier_wait(&choose_bar);
+    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&choose_bar);
+}
+
+/* arenas.tcache_max is inclusive: a block of that class is cached when
+ * freed, one of the next class up goes back to the arena at once. */
+static void test_tcache_max_inclusive(void) {
+    unsigned a = new_arena();
+    set_arena(a);
+    size_t m = rd_z("arenas.tcache_max");
+    REQUIRE(m > 14336 && nallocx(m, 0) == m, "tcache_max %zu is not a large class", m);
+    size_t up = nallocx(m + 1, 0);
+    unsigned lm = lextent_of(m), lu = lextent_of(up);
+    free(malloc(m));
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.lextents.%u.curlextents", a, lm), 1); /* in the cache */
+    free(malloc(up));
+    epoch();
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.lextents.%u.nmalloc", a, lu), 1);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.lextents.%u.curlextents", a, lu), 0); /* not cached */
+    /* the cached block is handed out again */
+    void *p = malloc(m);
+    epoch();
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.lextents.%u.nmalloc", a, lm), 1);
+    free(p);
+}
+
+/* The size-class edges of nallocx: the largest class is its own size, one
+ * byte more is too large; a page-aligned request of a page stays a page. */
+static void test_nallocx_edges(void) {
+    unsigned nl = rd_u("arenas.nlextents");
+    size_t largest = rd_z("arenas.lextent.%u.size", nl - 1);
+    CHECK_EQ_U(nallocx(largest, 0), largest);
+    CHECK_EQ_U(nallocx(largest - 1, 0), largest);
+    CHECK_EQ_U(nallocx(largest + 1, 0), 0);
+    CHECK_EQ_U(nallocx(largest, MALLOCX_ALIGN(4096)), largest);
+    CHECK_EQ_U(nallocx(4096, MALLOCX_ALIGN(4096)), 4096);
+    CHECK_EQ_U(nallocx(1, MALLOCX_ALIGN(4096)), 4096);
+    CHECK_EQ_U(nallocx(4000, MALLOCX_ALIGN(4096)), 4096);
+    CHECK_EQ_U(nallocx(2048, MALLOCX_ALIGN(2048)), 2048);
+    void *p = mallocx(4096, MALLOCX_ALIGN(4096));
+    REQUIRE(p);
+    CHECK_EQ_U((uintptr_t)p & 4095, 0);
+    CHECK_EQ_U(sallocx(p, 0), 4096);
+    dallocx(p, 0);
+}
+
 static const tcase_t tests[] = {
     {"every_name_read_and_mib", test_every_name},
     {"version_epoch", test_version_epoch},
@@ -1748,6 +2084,18 @@ static const tcase_t tests[] = {
     {"arenas_lookup", test_arenas_lookup},
     {"errors_and_mib", test_errors_and_mib},
     {"threads_and_fork", test_threads},
+    {"rallocx_align", test_rallocx_align},
+    {"xallocx_align", test_xallocx_align},
+    {"xallocx_same_size", test_xallocx_same_size},
+    {"stats_large_resize", test_stats_large_resize},
+    {"zero_uncached", test_zero_uncached},
+    {"tcache_idle_trim", test_tcache_idle_trim},
+    {"remote_flush_gc", test_remote_flush_gc},
+    {"remote_flush_home", test_remote_flush_home},
+    {"tcache_disable_flushes", test_tcache_disable_flushes},
+    {"arena_choice", test_arena_choice},
+    {"tcache_max_inclusive", test_tcache_max_inclusive},
+    {"nallocx_edges", test_nallocx_edges},
 };
 
 int main(int argc, char **argv) {

@@ -849,6 +849,78 @@ static void test_hooks_misaligned_alloc(void) {
     CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.destroy", a) == 0);
 }
 
+/* Growth relief purges only arenas with the default hooks: user hooks'
+ * pages are theirs to manage (their purge may be costly, or refuse). An
+ * automatic arena k with dirty pages and counting hooks gives nothing while
+ * another automatic arena grows by 2 MiB; with the default hooks back, the
+ * same growth purges its pages. */
+static int rl_npurge, rl_ndalloc;
+static void *rl_alloc(extent_hooks_t *h, void *na, size_t size, size_t align, bool *zero, bool *commit,
+                      unsigned ind) {
+    (void)h;
+    return dflt->alloc(dflt, na, size, align, zero, commit, ind);
+}
+static bool rl_dalloc(extent_hooks_t *h, void *addr, size_t size, bool committed, unsigned ind) {
+    (void)h;
+    rl_ndalloc++;
+    return dflt->dalloc(dflt, addr, size, committed, ind);
+}
+static bool rl_purge_lazy(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len, unsigned ind) {
+    (void)h;
+    rl_npurge++;
+    return dflt->purge_lazy ? dflt->purge_lazy(dflt, addr, size, off, len, ind) : true;
+}
+static bool rl_purge_forced(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len,
+                            unsigned ind) {
+    (void)h;
+    rl_npurge++;
+    return dflt->purge_forced(dflt, addr, size, off, len, ind);
+}
+static extent_hooks_t rl_hooks = {rl_alloc, rl_dalloc, NULL, NULL, NULL, rl_purge_lazy, rl_purge_forced,
+                                  h_split, h_merge};
+
+static void rl_grow(void **v, int k) { /* k blocks of 256 KiB in the thread's arena */
+    for (int i = 0; i < k; i++) REQUIRE((v[i] = mallocx(256 << 10, MALLOCX_TCACHE_NONE)));
+    epoch();
+}
+
+static void test_relief_default_hooks_only(void) {
+    dflt = rd_p("arena.0.extent_hooks");
+    REQUIRE(dflt && dflt->purge_forced);
+    unsigned n = rd_u("arenas.narenas"); /* automatic only: each test runs in a fresh child */
+    REQUIRE(n >= 3, "%u automatic arenas", n);
+    unsigned k = n - 1, taker = n - 2;
+    const size_t dirty = (size_t)4 << 20, pages = dirty / 4096;
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", ALL) == 0);
+    set_arena(k);
+    void *d = mallocx(dirty, MALLOCX_TCACHE_NONE);
+    REQUIRE(d);
+    memset(d, 1, dirty);
+    dallocx(d, MALLOCX_TCACHE_NONE);
+    extent_hooks_t *hp = &rl_hooks;
+    REQUIRE(ctl(NULL, NULL, &hp, sizeof(hp), "arena.%u.extent_hooks", k) == 0);
+    set_arena(taker);
+    for (unsigned i = 0; i < n; i++) /* no other arena has dirty pages to give */
+        if (i != k) REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", i) == 0);
+    epoch();
+    REQUIRE(rd_z("stats.arenas.%u.pdirty", k) == pages, "arena %u has %zu dirty pages", k,
+            rd_z("stats.arenas.%u.pdirty", k));
+    uint64_t purged0 = rd_u64("stats.arenas.%u.purged", k);
+    rl_npurge = rl_ndalloc = 0;
+    void *v[16];
+    rl_grow(v, 8);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", k), pages);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.purged", k), purged0);
+    CHECK_EQ_U(rl_npurge, 0);
+    CHECK_EQ_U(rl_ndalloc, 0);
+    /* the same growth with k on the default hooks again: k gives 2 MiB */
+    REQUIRE(ctl(NULL, NULL, &dflt, sizeof(dflt), "arena.%u.extent_hooks", k) == 0);
+    rl_grow(v + 8, 8);
+    size_t left = rd_z("stats.arenas.%u.pdirty", k);
+    CHECK(left + 256 <= pages, "the default hooks' arena gave %zu pages", pages - left);
+    for (int i = 0; i < 16; i++) dallocx(v[i], MALLOCX_TCACHE_NONE);
+}
+
 static const tcase_t tests[] = {
     {"free_keeps_errno", test_free_keeps_errno},
     {"extent_hooks", test_extent_hooks},
@@ -865,6 +937,7 @@ static const tcase_t tests[] = {
     {"hooks_split_null", test_hooks_split_null},
     {"hooks_destroy_null_dallocs", test_hooks_destroy_null_dallocs},
     {"hooks_misaligned_alloc", test_hooks_misaligned_alloc},
+    {"relief_default_hooks_only", test_relief_default_hooks_only},
 };
 
 int main(int argc, char **argv) {
