@@ -87,7 +87,7 @@ static inline const char *ctl_type_name(ctl_type_t t) {
     X("arena.<i>.decay", CT_VOID, "--", h_arena_purge, 0,                                          \
       "Purges the unused dirty/muzzy pages of arena <i> (or all arenas for "                      \
       "MALLCTL_ARENAS_ALL) whose decay time has passed, at once (however recently a free "        \
-      "checked the decay).")                                         \
+      "checked the decay).")                                                                       \
     X("arena.<i>.purge", CT_VOID, "--", h_arena_purge, 1,                                          \
       "Purges all unused dirty and muzzy pages of arena <i> (or all arenas for "                  \
       "MALLCTL_ARENAS_ALL) now.")                                                                  \
