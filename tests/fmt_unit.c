@@ -48,6 +48,35 @@ int main(void) {
     CMP("%s|%8s|%-8s|%.3s|%.*s|%.*s", "abc", "ab", "ab", "abcdef", 2, "xyz", 10, "xyz");
     CMP("%c%c|%3c|%-3c|", 'a', 'b', 'c', 'd');
     CMP("100%%|%s", "");
+    /* '-' wins over '0' (the C rule): padded with spaces on the right */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat"
+    CMP("%-05d|%-08x|%-06s|", 42, 0xabu, "ab");
+#pragma GCC diagnostic pop
+    /* a NULL string prints as glibc prints it (the pointer is opaque to the
+     * compiler, which would warn of the NULL) */
+    const char *volatile nul = NULL;
+    CMP("[%s]", nul);
+    /* what the C library leaves undefined, Mosaic defines (the printers
+     * never pass it, but a message must not lose or run past characters):
+     * an unknown conversion is written out as it stands, and a '%' at the
+     * very end is dropped without reading past the terminating NUL */
+    {
+        const char *volatile unknown = "a%qb%", *volatile trailing = "abc%";
+        char out[32];
+        size_t n = fmt_snprintf(out, sizeof(out), unknown, 0);
+        checks++;
+        if (n != 4 || strcmp(out, "a%qb") != 0) {
+            bad++;
+            printf("FAIL unknown conversion: \"%s\" (%zu)\n", out, n);
+        }
+        n = fmt_snprintf(out, sizeof(out), trailing, 0);
+        checks++;
+        if (n != 3 || strcmp(out, "abc") != 0) {
+            bad++;
+            printf("FAIL trailing %%: \"%s\" (%zu)\n", out, n);
+        }
+    }
     /* truncation: the return value is the full length, the buffer ends in NUL
      * (a run-time cap, so the compiler does not warn of the truncation) */
     volatile size_t caps = 12;

@@ -101,6 +101,9 @@ bad_case conf_empty_value "junk:" "'junk'" opt.junk=false
 bad_case conf_missing_colon "narenas,junk:true" "'narenas'" opt.narenas=0 opt.junk=true
 bad_case conf_empty_key ":5,narenas:4" "''" opt.narenas=4
 bad_case conf_key_case "NARENAS:4" "'NARENAS'" opt.narenas=0
+# -- a choice is matched as a whole word: a prefix of one is no choice
+bad_case conf_choice_prefix "thp:alw" "'thp'" opt.thp=default
+bad_case conf_choice_empty_prefix "thp:nev,narenas:3" "'thp'" opt.thp=default opt.narenas=3
 
 # -- an item far longer than the error line's buffer (2000 characters, no
 #    ':'): still exactly one line (cut short, but ending in a newline), the
@@ -181,6 +184,15 @@ if [ $rc -eq 0 ] && grep -q "^___ Begin Mosaic statistics ___" "$tmp/err" &&
    grep -q "^--- End Mosaic statistics ---" "$tmp/err" && grep -q "opt.stats_print: true" "$tmp/err" &&
    has opt.stats_print=true; then pass conf_stats_print_at_exit
 else fail conf_stats_print_at_exit "rc=$rc"; fi
+# -- ... whose option lines show the values in force (the text of a choice
+#    is its own word, whatever its index; numbers signed; booleans spelled)
+for thp in always never; do
+    run "stats_print:true,thp:$thp,narenas:3,tcache:false,dirty_decay_ms:-1"
+    if [ $rc -eq 0 ] && grep -qx "  opt.thp: \"$thp\"" "$tmp/err" && grep -qx "  opt.narenas: 3" "$tmp/err" &&
+       grep -qx "  opt.tcache: false" "$tmp/err" && grep -qx "  opt.dirty_decay_ms: -1" "$tmp/err"; then
+        pass "conf_stats_print_values($thp)"
+    else fail "conf_stats_print_values($thp)" "rc=$rc $(grep '^  opt\.' "$tmp/err" | tr '\n' '|')"; fi
+done
 
 # -- mosaic-run --stats on a program not linked to Mosaic
 if [ -x "$B/mosaic-run" ]; then

@@ -1166,6 +1166,203 @@ static void test_xfer_overflow(void) {
     set_arena(cur);
 }
 
+/* ---- mutation pass 2 (tcache.c, arena.c): fill/flush boundaries, remote
+ * stack capacity, slab lists on direct frees, the pressure drain's back-off
+ * and parked-bytes accounting ---- */
+
+/* A full cache bin flushes its oldest half: 257 frees of the 32 B class
+ * (capacity 256) into an empty bin send exactly 128 blocks back in one
+ * flush, and the bin keeps 129. */
+static void *half_v[257];
+static void test_tcache_flush_half(void) {
+    unsigned a = new_arena();
+    set_arena(a); /* (flushes: the bin is empty) */
+    unsigned j = bin_of(32);
+    int fl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE; /* the arena's blocks, not via the cache */
+    for (int i = 0; i < 257; i++) REQUIRE((half_v[i] = mallocx(32, fl)));
+    for (int i = 0; i < 256; i++) free(half_v[i]); /* fills the bin exactly */
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 257);
+    uint64_t nfl = rd_u64("stats.arenas.%u.bins.%u.nflushes", a, j);
+    free(half_v[256]); /* full: the oldest 128 go back, then it is pushed */
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 257 - 128);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nflushes", a, j), nfl + 1);
+    park_flush();
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 0);
+}
+
+/* A remote stack holds up to 128 blocks (the 64 B class's cache is 256):
+ * the 129th free of another arena's block sends the 128 home first and
+ * waits on the stack itself; none is lost. */
+static void *rcap_v[129];
+static void test_remote_stack_capacity(void) {
+    unsigned a = new_arena(), e = new_arena();
+    set_arena(a);
+    unsigned j = bin_of(64);
+    for (int i = 0; i < 129; i++) REQUIRE((rcap_v[i] = mallocx(64, MALLOCX_ARENA(e) | MALLOCX_TCACHE_NONE)));
+    for (int i = 0; i < 128; i++) free(rcap_v[i]);
+    epoch();
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", e, j), 0); /* all on the stack */
+    free(rcap_v[128]);
+    epoch();
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", e, j), 128);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", e, j), 1);
+    park_flush();
+    epoch();
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", e, j), 129);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", e, j), 0);
+}
+
+/* A free straight to the arena (no cache) into a full slab that is not the
+ * bin's current one puts it on the non-full list, and the bin hands that
+ * region out again before it takes a new slab. */
+static void test_direct_free_nonfull(void) {
+    unsigned a = new_arena();
+    int fl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
+    unsigned j = bin_of(64);
+    uint32_t nregs = rd_u32("arenas.bin.%u.nregs", j);
+    void **v = mallocx((2 * nregs + 1) * sizeof(void *), 0);
+    REQUIRE(v);
+    for (uint32_t i = 0; i <= nregs; i++) REQUIRE((v[i] = mallocx(64, fl))); /* slab 1 full, slab 2 current */
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curslabs", a, j), 2);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.nonfull_slabs", a, j), 0);
+    void *hole = v[0];
+    dallocx(hole, fl);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.nonfull_slabs", a, j), 1);
+    v[0] = NULL;
+    /* the rest of slab 2, then the hole in slab 1: no third slab */
+    bool reused = false;
+    for (uint32_t i = nregs + 1; i < 2 * nregs + 1; i++) {
+        REQUIRE((v[i] = mallocx(64, fl)));
+        reused = reused || v[i] == hole;
+    }
+    epoch();
+    CHECK(reused, "the freed region of the full slab was not handed out again");
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curslabs", a, j), 2);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.nonfull_slabs", a, j), 0);
+    for (uint32_t i = 0; i < 2 * nregs + 1; i++)
+        if (v[i]) dallocx(v[i], fl);
+    dallocx(v, 0);
+}
+
+/* Collection halves an idle bin down to one block: a bin holding two
+ * cached large blocks gives one back, and one block stays (half of 1 is 0). */
+static void churn_1k(int n); /* (below, with test_tcache_idle_trim) */
+static void test_tcache_idle_trim_two(void) {
+    unsigned a = new_arena();
+    set_arena(a);
+    unsigned l = lextent_of(20480);
+    void *p = malloc(20000), *q = malloc(20000);
+    REQUIRE(p && q);
+    free(p);
+    free(q); /* both cached */
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.lextents.%u.curlextents", a, l), 2);
+    churn_1k(80); /* many collections; the large bin is never refilled */
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.lextents.%u.curlextents", a, l), 1);
+}
+
+/* The pressure drain's back-off, step by step, in one arena (64 B regions;
+ * a "drain" is seen as the arena's 64 B slabs becoming non-full, or as
+ * emptied slabs giving their pages to a large block):
+ *  0. Regions parked and then taken back by fills are no longer parked: a
+ *     large block that then needs new memory drains nothing and leaves the
+ *     gap at 0, so a drain right after (little growth) still happens.
+ *  A. A drain that empties no slab sets the gap to 256 KiB.
+ *  B. A productive drain (whole slabs parked) resets it to 0: the next one
+ *     happens with no growth at all.
+ *  C. An unproductive drain from 256 KiB doubles it to 512 KiB: 256 KiB of
+ *     growth then is not enough, 512 KiB is. */
+static void *bo_v[2 * PARK_N], *bo_w[PARK_N];
+static size_t bo_nonfull(unsigned a, unsigned j) {
+    epoch();
+    return rd_z("stats.arenas.%u.bins.%u.nonfull_slabs", a, j);
+}
+/* Frees every other region of bo_v[0..n) (the even ones) and parks them. */
+static void bo_park_even(int n) {
+    for (int i = 0; i < n; i += 2) free(bo_v[i]);
+    park_flush();
+}
+static void bo_refill_even(int n) {
+    for (int i = 0; i < n; i += 2) REQUIRE((bo_v[i] = malloc(64)));
+}
+static void test_drain_backoff(void) {
+    unsigned cur = rd_u("thread.arena"), a = new_arena();
+    set_arena(a);
+    unsigned j = bin_of(64);
+    uint32_t nregs = rd_u32("arenas.bin.%u.nregs", j);
+    int lfl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
+    /* slabs a drain of bo_park_even(PARK_N) leaves non-full (at least); n0:
+     * non-full slabs before a large allocation (a refill may leave a few) */
+    size_t want = PARK_N / 2 / nregs, n0;
+
+    /* 0. Park 256 KiB and take it all back (fills from the stack). */
+    for (int i = 0; i < PARK_N; i++) REQUIRE((bo_v[i] = malloc(64)));
+    for (int i = 0; i < PARK_N; i++) free(bo_v[i]);
+    park_flush();
+    for (int i = 0; i < PARK_N; i++) REQUIRE((bo_v[i] = malloc(64)));
+    void *l0 = mallocx(128 << 10, lfl); /* nothing parked: no drain, gap stays 0 */
+    REQUIRE(l0);
+    bo_park_even(PARK_N); /* 128 KiB parked, every slab half used */
+    n0 = bo_nonfull(a, j);
+    void *l0b = mallocx(512 << 10, lfl); /* 128 KiB of growth >= gap 0: drains */
+    REQUIRE(l0b);
+    CHECK(bo_nonfull(a, j) >= n0 + want, "no drain after parked regions were taken back: %zu",
+          bo_nonfull(a, j));
+    /* that drain emptied no slab: the gap is 256 KiB now (A) */
+    bo_refill_even(PARK_N);
+
+    /* B. Whole slabs parked: 256 KiB of new slabs, all freed and parked,
+     * then a large block (grown 512 KiB since the drain >= 256 KiB) drains
+     * them, productively, and takes their pages. */
+    for (int i = 0; i < PARK_N; i++) REQUIRE((bo_w[i] = malloc(64)));
+    for (int i = 0; i < PARK_N; i++) free(bo_w[i]);
+    park_flush();
+    epoch();
+    size_t res = rd_z("stats.arenas.%u.resident", a);
+    void *l2 = mallocx(128 << 10, lfl);
+    REQUIRE(l2);
+    epoch();
+    CHECK(rd_z("stats.arenas.%u.resident", a) <= res, "the productive drain did not happen");
+    /* gap 0: with no growth since, the next large block drains again */
+    bo_park_even(PARK_N);
+    n0 = bo_nonfull(a, j);
+    void *l3 = mallocx(512 << 10, lfl);
+    REQUIRE(l3);
+    CHECK(bo_nonfull(a, j) >= n0 + want, "a productive drain did not reset the gap: %zu non-full",
+          bo_nonfull(a, j));
+    /* (unproductive: gap 256 KiB again) */
+
+    /* C. Grown 512 KiB (l3) >= 256 KiB: drains, unproductively: 512 KiB. */
+    bo_refill_even(PARK_N);
+    bo_park_even(PARK_N);
+    n0 = bo_nonfull(a, j);
+    void *l4 = mallocx(256 << 10, lfl); /* (no dirty run this big) */
+    REQUIRE(l4);
+    CHECK(bo_nonfull(a, j) >= n0 + want, "no drain after 512 KiB of growth: %zu", bo_nonfull(a, j));
+    bo_refill_even(PARK_N);
+    bo_park_even(PARK_N);
+    n0 = bo_nonfull(a, j);
+    void *l5 = mallocx(128 << 10, lfl); /* grown 256 KiB (l4) < 512 KiB: no drain */
+    REQUIRE(l5);
+    CHECK_EQ_U(bo_nonfull(a, j), n0);
+    void *l6 = mallocx(512 << 10, lfl); /* grown at most 384 KiB: none */
+    REQUIRE(l6);
+    CHECK_EQ_U(bo_nonfull(a, j), n0);
+    void *l7 = mallocx(128 << 10, lfl); /* grown over 512 KiB: drains */
+    REQUIRE(l7);
+    CHECK(bo_nonfull(a, j) >= n0 + want, "no drain after 512 KiB of growth with the gap at 512 KiB");
+    void *ls[] = {l0, l0b, l2, l3, l4, l5, l6, l7};
+    for (size_t i = 0; i < sizeof(ls) / sizeof(ls[0]); i++) dallocx(ls[i], lfl);
+    for (int i = 1; i < PARK_N; i += 2) free(bo_v[i]);
+    set_arena(cur);
+}
+
 /* Growth relief: when an automatic arena's resident set grows by 1 MiB, the
  * other automatic arenas purge as much of their oldest dirty memory, so
  * pages freed into one arena (a main thread's, say) do not sit resident
@@ -2087,6 +2284,11 @@ static const tcase_t tests[] = {
     {"arena_choice", test_arena_choice},
     {"tcache_max_inclusive", test_tcache_max_inclusive},
     {"nallocx_edges", test_nallocx_edges},
+    {"tcache_flush_half", test_tcache_flush_half},
+    {"remote_stack_capacity", test_remote_stack_capacity},
+    {"direct_free_nonfull", test_direct_free_nonfull},
+    {"tcache_idle_trim_two", test_tcache_idle_trim_two},
+    {"drain_backoff", test_drain_backoff},
 };
 
 int main(int argc, char **argv) {
