@@ -581,6 +581,32 @@ static void sixteen_aligned(void)
     }
 }
 
+/* realloc to a size the block already holds (its usable size, or the size
+ * it was asked with) keeps the block where it is: glibc does, and Mosaic
+ * resizes within a size class in place (docs/ARCHITECTURE.md, "Realloc"). */
+static void realloc_same_class(void)
+{
+    static const size_t sizes[] = {1, 24, 100, 1000, 5000, 14000, 20000, 100000, MiB, 8 * MiB};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t s = sizes[i];
+        unsigned char *p = M(malloc)(s);
+        REQUIRE(p, "malloc(%zu) failed", s);
+        size_t us = M(malloc_usable_size)(p);
+        memset(p, 0x6b, us);
+        unsigned char *q = M(realloc)(p, us);
+        CHECK(q == p, "realloc(malloc(%zu), %zu) moved the block (%p -> %p)", s, us, (void *)p,
+              (void *)q);
+        if (!q)
+            continue;
+        unsigned char *r = M(realloc)(q, s);
+        CHECK(r == q, "realloc(p, %zu) of a block of usable size %zu moved it", s, us);
+        if (!r)
+            continue;
+        CHECK(r[0] == 0x6b && r[s - 1] == 0x6b, "realloc(p, %zu): content lost", s);
+        M(free)(r);
+    }
+}
+
 /* glibc's __libc_* names must reach Mosaic too when Mosaic owns malloc. */
 static void libc_names(void)
 {
@@ -659,6 +685,7 @@ int main(int argc, char **argv)
     free_keeps_errno();
     calloc_after_dirty();
     sixteen_aligned();
+    realloc_same_class();
     libc_names();
     return t_finish();
 }

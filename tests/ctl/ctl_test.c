@@ -950,6 +950,241 @@ static void test_edge_codes(void) {
     CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", b), 0);
 }
 
+/* ---- a second mutation pass over api.c and ctl.c: behaviour no test
+ * checked before (each test below fails with the mutant it names) ---- */
+
+/* arena.<i>.reset needs an explicit arena, not one without threads (that
+ * is destroy's rule, as in jemalloc): the calling thread's own arena can be
+ * reset, its cache flushed first, and the thread allocates from it after. */
+static void test_reset_bound_arena(void) {
+    unsigned prev = rd_u("thread.arena");
+    unsigned a = new_arena();
+    set_arena(a);
+    REQUIRE(malloc(100) && mallocx(300000, MALLOCX_TCACHE_NONE));
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.destroy", a) == EFAULT); /* bound: not destroyed */
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.reset", a) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.small.allocated", a), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.large.allocated", a), 0);
+    CHECK_EQ_U(rd_u("stats.arenas.%u.nthreads", a), 1);
+    void *p = malloc(100);
+    REQUIRE(p);
+    CHECK_EQ_U(arena_of_block(p), a);
+    free(p);
+    set_arena(prev);
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.destroy", a) == 0);
+}
+
+/* MALLOCX_ZERO zeroes the whole usable size (sallocx), not just the bytes
+ * asked for, as jemalloc: a cached block handed out again (the one just
+ * freed, the cache is LIFO) had its tail dirtied. */
+static void test_zero_whole_usable(void) {
+    static const size_t sizes[] = {1, 100, 1000, 5000, 14000};
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        unsigned char *p = mallocx(sizes[k], 0);
+        REQUIRE(p);
+        size_t us = sallocx(p, 0);
+        CHECK(us > sizes[k], "%zu", sizes[k]);
+        memset(p, 0xff, us);
+        dallocx(p, 0);
+        unsigned char *q = mallocx(sizes[k], MALLOCX_ZERO);
+        REQUIRE(q);
+        CHECK_EQ_U(sallocx(q, 0), us);
+        size_t bad = us;
+        for (size_t i = 0; i < us && bad == us; i++)
+            if (q[i]) bad = i;
+        CHECK(bad == us, "mallocx(%zu, MALLOCX_ZERO): byte %zu of %zu not zero", sizes[k], bad, us);
+        dallocx(q, 0);
+    }
+}
+
+/* rallocx with MALLOCX_ARENA(b) returns a block of arena b, also when the
+ * size class does not change or the block could grow in place where it is
+ * (memory really comes from the arena named). */
+static void test_rallocx_arena(void) {
+    unsigned a = new_arena(), b = new_arena();
+    static const size_t from[] = {100, 100000, 100000}, to[] = {100, 100000, 120000};
+    for (int k = 0; k < 3; k++) {
+        unsigned char *p = mallocx(from[k], MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE);
+        REQUIRE(p);
+        memset(p, 0x3c, from[k]);
+        unsigned char *q = rallocx(p, to[k], MALLOCX_ARENA(b) | MALLOCX_TCACHE_NONE);
+        REQUIRE(q);
+        CHECK_EQ_U(arena_of_block(q), b);
+        CHECK(q[0] == 0x3c && q[from[k] - 1] == 0x3c, "case %d: content lost", k);
+        dallocx(q, MALLOCX_TCACHE_NONE);
+    }
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.destroy", a) == 0);
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.destroy", b) == 0);
+}
+
+/* malloc_trim gives back what the thread holds: its cache is flushed, the
+ * transfer stacks drained (so their slabs empty) and the free pages purged. */
+static void test_malloc_trim(void) {
+    enum { N = 2000 }; /* 48 B regions: 96 KiB, all parked on the transfer stack */
+    static void *v[N];
+    unsigned prev = rd_u("thread.arena");
+    unsigned a = new_arena();
+    set_arena(a);
+    unsigned j = bin_of(48);
+    for (int i = 0; i < N; i++) REQUIRE((v[i] = malloc(40)));
+    for (int i = 0; i < N; i++) free(v[i]);
+    epoch();
+    CHECK(rd_z("stats.arenas.%u.bins.%u.curslabs", a, j) > 2);
+    CHECK_EQ_I(malloc_trim(0), 1);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 0);
+    CHECK(rd_z("stats.arenas.%u.bins.%u.curslabs", a, j) <= 1, "%zu slabs left",
+          rd_z("stats.arenas.%u.bins.%u.curslabs", a, j));
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
+    set_arena(prev);
+}
+
+/* thread.arena: arenas.narenas itself is out of range (EFAULT), nothing
+ * changes and no arena is made. */
+static void test_thread_arena_narenas(void) {
+    unsigned cur = rd_u("thread.arena"), n = rd_u("arenas.narenas");
+    CHECK(mallctl("thread.arena", NULL, NULL, &n, sizeof(n)) == EFAULT);
+    CHECK_EQ_U(rd_u("thread.arena"), cur);
+    CHECK_EQ_U(rd_u("arenas.narenas"), n);
+    CHECK(rd_b("arena.%u.initialized", n) == false);
+}
+
+/* jemalloc's rules: a write-only name or an action refuses oldlenp alone
+ * (a read), an action refuses a value; thread.idle is an action. */
+static void test_eperm_rules(void) {
+    unsigned tc = 1023, z = 0;
+    size_t sz = sizeof(tc);
+    CHECK(mallctl("tcache.flush", NULL, &sz, &tc, sizeof(tc)) == EPERM);
+    CHECK(mallctl("tcache.destroy", NULL, &sz, &tc, sizeof(tc)) == EPERM);
+    CHECK(mallctl("thread.tcache.flush", NULL, &sz, NULL, 0) == EPERM);
+    CHECK(mallctl("arena.0.purge", NULL, &sz, NULL, 0) == EPERM);
+    CHECK(mallctl("thread.idle", NULL, &sz, NULL, 0) == EPERM);
+    CHECK(mallctl("thread.idle", &z, &sz, NULL, 0) == EPERM);
+    CHECK(mallctl("thread.idle", NULL, NULL, &z, sizeof(z)) == EPERM);
+    CHECK_EQ_U(sz, sizeof(tc));
+}
+
+/* dallocx ignores MALLOCX_ARENA, as jemalloc: a block freed with its
+ * explicit cache and an arena index that names no arena still goes to the
+ * cache (the arena's curregs does not move until the cache is flushed). */
+static void test_dallocx_ignores_arena(void) {
+    unsigned prev = rd_u("thread.arena");
+    unsigned a = new_arena();
+    set_arena(a);
+    unsigned j = bin_of(112), tc, none = rd_u("arenas.narenas") + 100;
+    size_t sz = sizeof(tc);
+    REQUIRE(mallctl("tcache.create", &tc, &sz, NULL, 0) == 0);
+    void *p = mallocx(100, MALLOCX_TCACHE(tc));
+    REQUIRE(p);
+    epoch();
+    size_t cur = rd_z("stats.arenas.%u.bins.%u.curregs", a, j);
+    dallocx(p, MALLOCX_TCACHE(tc) | MALLOCX_ARENA(none));
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), cur);
+    CHECK_EQ_U(rd_u("arenas.narenas"), none - 100); /* and no arena was made */
+    CHECK(mallctl("tcache.destroy", NULL, NULL, &tc, sizeof(tc)) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 0);
+    set_arena(prev);
+}
+
+/* arenas.create with NULL hooks is refused (EINVAL), as the extent_hooks
+ * write: nothing is created. */
+static void test_create_null_hooks(void) {
+    unsigned n = rd_u("arenas.narenas"), ind = 77;
+    size_t sz = sizeof(ind);
+    extent_hooks_t *null = NULL;
+    CHECK(mallctl("arenas.create", &ind, &sz, &null, sizeof(null)) == EINVAL);
+    CHECK_EQ_U(rd_u("arenas.narenas"), n);
+}
+
+/* xallocx never turns a large block into a small one: a target that is a
+ * small size class leaves it as it is (jemalloc's answer too); a large
+ * target within size + extra shrinks it. */
+static void test_xallocx_not_small(void) {
+    unsigned char *p = mallocx(100000, MALLOCX_TCACHE_NONE);
+    REQUIRE(p);
+    size_t old = sallocx(p, 0);
+    CHECK_EQ_U(xallocx(p, 100, 0, 0), old);
+    CHECK_EQ_U(xallocx(p, 14336, 0, 0), old); /* the largest small class */
+    CHECK_EQ_U(sallocx(p, 0), old);
+    memset(p, 1, old);
+    CHECK_EQ_U(xallocx(p, 100, 16384 - 100, 0), 16384);
+    CHECK_EQ_U(sallocx(p, 0), 16384);
+    dallocx(p, MALLOCX_TCACHE_NONE);
+}
+
+/* mallocx with flags but no MALLOCX_TCACHE uses the thread's cache: the
+ * first one fills it with a batch from the bin. */
+static void test_mallocx_flags_cached(void) {
+    unsigned prev = rd_u("thread.arena");
+    unsigned a = new_arena();
+    set_arena(a);
+    unsigned j = bin_of(112);
+    void *p = mallocx(100, MALLOCX_ALIGN(16));
+    REQUIRE(p);
+    epoch();
+    CHECK(rd_z("stats.arenas.%u.bins.%u.curregs", a, j) > 1, "curregs %zu: no fill",
+          rd_z("stats.arenas.%u.bins.%u.curregs", a, j));
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nfills", a, j), 1);
+    dallocx(p, MALLOCX_ALIGN(16));
+    set_arena(prev);
+}
+
+/* mallctlbymib: a named component one past the node's last child is no
+ * name (ENOENT), as one far past it. */
+static void test_bymib_one_past(void) {
+    size_t mib[4], miblen = 4, v, sz = sizeof(v);
+    REQUIRE(mallctlnametomib("arenas.bin.0.slab_size", mib, &miblen) == 0);
+    CHECK_EQ_U(mib[3], 2); /* size, nregs, slab_size */
+    mib[3] = 3;
+    CHECK(mallctlbymib(mib, miblen, &v, &sz, NULL, 0) == ENOENT);
+    size_t tm[3], tml = 3;
+    REQUIRE(mallctlnametomib("thread.tcache.flush", tm, &tml) == 0);
+    CHECK_EQ_U(tm[2], 1); /* enabled, flush */
+    tm[2] = 2;
+    CHECK(mallctlbymib(tm, tml, NULL, NULL, NULL, 0) == ENOENT);
+}
+
+/* rallocx with an explicit cache or arena that does not exist fails (NULL,
+ * as jemalloc's out-of-memory path) and leaves the block alone. */
+static void test_rallocx_bad_flags(void) {
+    unsigned tc, none = rd_u("arenas.narenas") + 100;
+    size_t sz = sizeof(tc);
+    REQUIRE(mallctl("tcache.create", &tc, &sz, NULL, 0) == 0);
+    REQUIRE(mallctl("tcache.destroy", NULL, NULL, &tc, sizeof(tc)) == 0);
+    unsigned char *p = malloc(100);
+    REQUIRE(p);
+    memset(p, 0x2d, 100);
+    CHECK(rallocx(p, 5000, MALLOCX_TCACHE(tc)) == NULL);
+    CHECK(rallocx(p, 5000, MALLOCX_ARENA(none)) == NULL);
+    CHECK(rallocx(p, 100, MALLOCX_ARENA(none)) == NULL);
+    CHECK_EQ_U(sallocx(p, 0), 112);
+    CHECK(p[0] == 0x2d && p[99] == 0x2d);
+    CHECK_EQ_U(arena_of_block(p), rd_u("thread.arena"));
+    free(p);
+}
+
+/* A read with the wrong *oldlenp fails (EINVAL) before the write it comes
+ * with: the decay time is not changed (jemalloc's READ-then-WRITE order). */
+static void test_decay_ms_bad_read_no_write(void) {
+    unsigned a = new_arena();
+    ssize_t v = 1234;
+    uint32_t small = 0;
+    size_t ssz = sizeof(small);
+    CHECK(ctl(&small, &ssz, &v, sizeof(v), "arena.%u.dirty_decay_ms", a) == EINVAL);
+    CHECK_EQ_I(rd_ss("arena.%u.dirty_decay_ms", a), 10000);
+    ssz = sizeof(small);
+    CHECK(ctl(&small, &ssz, &v, sizeof(v), "arena.%u.muzzy_decay_ms", a) == EINVAL);
+    CHECK_EQ_I(rd_ss("arena.%u.muzzy_decay_ms", a), 0);
+    ssize_t d0 = rd_ss("arenas.dirty_decay_ms");
+    v = d0 + 1; /* (an earlier test may have set it to 1234) */
+    ssz = sizeof(small);
+    CHECK(mallctl("arenas.dirty_decay_ms", &small, &ssz, &v, sizeof(v)) == EINVAL);
+    CHECK_EQ_I(rd_ss("arenas.dirty_decay_ms"), d0);
+}
+
 /* Known allocation pattern in a fresh arena, no caches: every counter exact. */
 static void test_stats_exact(void) {
     unsigned a = new_arena();
@@ -2289,6 +2524,19 @@ static const tcase_t tests[] = {
     {"direct_free_nonfull", test_direct_free_nonfull},
     {"tcache_idle_trim_two", test_tcache_idle_trim_two},
     {"drain_backoff", test_drain_backoff},
+    {"reset_bound_arena", test_reset_bound_arena},
+    {"zero_whole_usable", test_zero_whole_usable},
+    {"rallocx_arena", test_rallocx_arena},
+    {"malloc_trim", test_malloc_trim},
+    {"thread_arena_narenas", test_thread_arena_narenas},
+    {"eperm_rules", test_eperm_rules},
+    {"dallocx_ignores_arena", test_dallocx_ignores_arena},
+    {"create_null_hooks", test_create_null_hooks},
+    {"xallocx_not_small", test_xallocx_not_small},
+    {"mallocx_flags_cached", test_mallocx_flags_cached},
+    {"bymib_one_past", test_bymib_one_past},
+    {"rallocx_bad_flags", test_rallocx_bad_flags},
+    {"decay_ms_bad_read_no_write", test_decay_ms_bad_read_no_write},
 };
 
 int main(int argc, char **argv) {
