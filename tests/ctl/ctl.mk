@@ -11,7 +11,7 @@ JEMALLOC_H := /usr/include/jemalloc/jemalloc.h
 .PHONY: test-ctl
 # compat needs Debian's jemalloc header: when it cannot be built the suite
 # still runs, and reports compat as one failure (tests/ctl/run.sh).
-test-ctl: $(CTL_T)/ctl_test $(CTL_T)/hooks_test $(CTL_T)/junk $(CTL_T)/retain $(CTL_T)/thp $(CTL_T)/stats_print $(CTL_T)/conf_probe \
+test-ctl: $(CTL_T)/ctl_test $(CTL_T)/hooks_test $(CTL_T)/extent_test $(CTL_T)/junk $(CTL_T)/retain $(CTL_T)/thp $(CTL_T)/stats_print $(CTL_T)/conf_probe \
 	  $(CTL_T)/conf_probe_str $(CTL_T)/conf_probe_static $(BUILD)/mosaic-run
 	-@$(MAKE) --no-print-directory $(CTL_T)/compat
 	sh tests/ctl/run.sh $(BUILD)
@@ -23,6 +23,9 @@ $(CTL_T)/ctl_test: tests/ctl/ctl_test.c tests/ctl/tmallctl.h $(CTL_DEPS) | $(CTL
 	$(CC) $(CTL_CFLAGS) $< -o $@ $(CTL_LINK)
 
 $(CTL_T)/hooks_test: tests/ctl/hooks_test.c tests/ctl/tmallctl.h $(CTL_DEPS) | $(CTL_T)
+	$(CC) $(CTL_CFLAGS) $< -o $@ $(CTL_LINK)
+
+$(CTL_T)/extent_test: tests/ctl/extent_test.c tests/ctl/tmallctl.h $(CTL_DEPS) | $(CTL_T)
 	$(CC) $(CTL_CFLAGS) $< -o $@ $(CTL_LINK)
 
 $(CTL_T)/junk: tests/ctl/junk.c $(CTL_DEPS) | $(CTL_T)

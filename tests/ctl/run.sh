@@ -25,6 +25,7 @@ prog() {
 {
     prog ctl_test "$T/ctl_test"
     prog hooks_test "$T/hooks_test"
+    prog extent_test "$T/extent_test"
     if [ -x "$T/compat" ]; then
         prog compat "$T/compat"
     else
