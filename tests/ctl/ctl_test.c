@@ -4,7 +4,8 @@
  * codes. Linked to libmosaic.so, plain (jemalloc) names from mosaic.h.
  * Includes src/ctl.h, src/conf.h and src/stats.h only for their tables, so
  * that the coverage test walks exactly the names the library defines.
- * Extent hooks have their own file, hooks_test.c.
+ * Extent hooks have their own file, hooks_test.c; the page allocator, purging
+ * and decay theirs, extent_test.c.
  */
 #include "tmallctl.h"
 
@@ -14,39 +15,8 @@
 
 #include <malloc.h>
 #include <pthread.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <time.h>
-
-/*
- * A clock the decay tests can move. Mosaic reads the time for decay with
- * clock_gettime, which this program defines (the executable's definition
- * comes first in symbol lookup): the real clock plus clock_skew_ns for the
- * monotonic clocks. So a decay test moves time forward to the instants it
- * needs instead of sleeping, exactly, whatever the machine's load.
- * clock_reads counts the calls; clock_check() fails a test whose library
- * stopped reading the time through clock_gettime (its timings would not
- * move, and its checks would mean nothing).
- */
-static int64_t clock_skew_ns;  /* relaxed atomic */
-static uint64_t clock_reads;   /* relaxed atomic */
-int clock_gettime(clockid_t id, struct timespec *ts) {
-    if (syscall(SYS_clock_gettime, id, ts) != 0) return -1;
-    __atomic_fetch_add(&clock_reads, 1, __ATOMIC_RELAXED);
-    if (id == CLOCK_MONOTONIC || id == CLOCK_MONOTONIC_COARSE || id == CLOCK_MONOTONIC_RAW ||
-        id == CLOCK_BOOTTIME) {
-        int64_t ns = ts->tv_nsec + __atomic_load_n(&clock_skew_ns, __ATOMIC_RELAXED);
-        ts->tv_sec += ns / 1000000000;
-        ts->tv_nsec = ns % 1000000000;
-    }
-    return 0;
-}
-static void clock_advance_ms(int64_t ms) {
-    __atomic_fetch_add(&clock_skew_ns, ms * 1000000, __ATOMIC_RELAXED);
-}
-#define CLOCK_CHECK(reads0)                                                                        \
-    REQUIRE(__atomic_load_n(&clock_reads, __ATOMIC_RELAXED) > (reads0),                           \
-            "the library no longer reads the time through clock_gettime")
 
 static unsigned bin_of(size_t size) {
     unsigned nbins = rd_u("arenas.nbins");
@@ -593,77 +563,6 @@ static void test_arena_initialized(void) {
     CHECK(ctl(&b, &sz, NULL, 0, "arena.%u.initialized", n + 1) == ENOENT);
 }
 
-static void test_arena_purge_decay(void) {
-    unsigned a = new_arena();
-    int fl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
-    size_t big = 1 << 20;
-    void *p = mallocx(big, fl);
-    REQUIRE(p);
-    memset(p, 1, big);
-    dallocx(p, fl);
-    epoch();
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), big / 4096);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pactive", a), 0);
-    /* decay: nothing is old enough (10 s) */
-    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0);
-    epoch();
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), big / 4096);
-    size_t ret0 = rd_z("stats.arenas.%u.retained", a);
-    /* purge: everything */
-    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", a) == 0);
-    epoch();
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), 0);
-    CHECK(rd_z("stats.arenas.%u.retained", a) >= ret0 + big, "retained grows");
-    CHECK(rd_u64("stats.arenas.%u.npurge", a) >= 1);
-    CHECK(rd_u64("stats.arenas.%u.nmadvise", a) >= 1);
-    CHECK(rd_u64("stats.arenas.%u.purged", a) >= big / 4096);
-    /* purge of all arenas */
-    p = mallocx(big, fl);
-    dallocx(p, fl);
-    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", ALL) == 0);
-    epoch();
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
-    /* with dirty_decay_ms 0, freed pages are purged at once */
-    ssize_t zero = 0;
-    CHECK(ctl(NULL, NULL, &zero, sizeof(zero), "arena.%u.dirty_decay_ms", a) == 0);
-    p = mallocx(big, fl);
-    dallocx(p, fl);
-    epoch();
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
-    /* an action takes no value */
-    CHECK(ctl(NULL, NULL, &zero, sizeof(zero), "arena.%u.purge", a) == EPERM);
-    size_t sz = 0;
-    CHECK(ctl(&zero, &sz, NULL, 0, "arena.%u.decay", a) == EPERM);
-}
-
-/* Decay by age: freed pages stay dirty until they are dirty_decay_ms old,
- * then the next decay purges them (time moved by the clock above). */
-static void test_decay_age(void) {
-    uint64_t reads0 = __atomic_load_n(&clock_reads, __ATOMIC_RELAXED);
-    unsigned a = new_arena();
-    int fl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
-    ssize_t ms = 1000;
-    REQUIRE(ctl(NULL, NULL, &ms, sizeof(ms), "arena.%u.dirty_decay_ms", a) == 0);
-    size_t big = 1 << 20;
-    void *p = mallocx(big, fl);
-    REQUIRE(p != NULL);
-    memset(p, 1, big);
-    epoch();
-    uint64_t purged0 = rd_u64("stats.arenas.%u.purged", a);
-    dallocx(p, fl);
-    clock_advance_ms(900);
-    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0);
-    epoch();
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), big / 4096); /* 0.9 s old */
-    clock_advance_ms(200);
-    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0);
-    epoch();
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0); /* 1.1 s old */
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.purged", a), purged0 + big / 4096);
-    CLOCK_CHECK(reads0);
-}
-
 static void test_arena_decay_ms(void) {
     unsigned a = new_arena();
     CHECK_EQ_I(rd_ss("arena.%u.dirty_decay_ms", a), 10000);
@@ -704,172 +603,6 @@ static void test_arena_decay_ms(void) {
     CHECK_EQ_I(rd_ss("stats.arenas.%u.dirty_decay_ms", ALL), 1234);
 }
 
-/* ---- decay with a clock the test moves (clock_gettime above) ---- */
-
-/* A new arena with these decay times; fl gets flags for it, uncached. */
-static unsigned decay_arena(ssize_t dirty_ms, ssize_t muzzy_ms, int *fl) {
-    unsigned a = new_arena();
-    REQUIRE(ctl(NULL, NULL, &dirty_ms, sizeof(dirty_ms), "arena.%u.dirty_decay_ms", a) == 0);
-    REQUIRE(ctl(NULL, NULL, &muzzy_ms, sizeof(muzzy_ms), "arena.%u.muzzy_decay_ms", a) == 0);
-    *fl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
-    return a;
-}
-
-/* Frees a touched 1 MiB block of the arena: 256 dirty pages. */
-static void decay_free_mib(int fl) {
-    void *p = mallocx(1 << 20, fl);
-    REQUIRE(p);
-    memset(p, 1, 1 << 20);
-    dallocx(p, fl);
-}
-
-#define PAGES_MIB ((1 << 20) / 4096)
-
-/* Dirty pages become muzzy (MADV_FREE) after dirty_decay_ms, and muzzy ones
- * are purged for good after muzzy_decay_ms more; arena.<i>.purge purges
- * both at once, forcibly; -1 keeps pages in their state. */
-static void test_muzzy(void) {
-    uint64_t reads0 = __atomic_load_n(&clock_reads, __ATOMIC_RELAXED);
-    int fl;
-    /* dirty 0: pages are purged lazily at the free, and stay muzzy 1 s */
-    unsigned a = decay_arena(0, 1000, &fl);
-    epoch();
-    uint64_t purged0 = rd_u64("stats.arenas.%u.purged", a), nmadv0 = rd_u64("stats.arenas.%u.nmadvise", a);
-    decay_free_mib(fl);
-    epoch();
-    size_t ret0 = rd_z("stats.arenas.%u.retained", a);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), PAGES_MIB);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.purged", a), purged0 + PAGES_MIB);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.nmadvise", a), nmadv0 + 1);
-    /* resident counts active and dirty pages, not muzzy ones */
-    CHECK_EQ_U(rd_z("stats.arenas.%u.resident", a),
-               (rd_z("stats.arenas.%u.pactive", a) + rd_z("stats.arenas.%u.pdirty", a)) * 4096);
-    /* muzzy pages age by muzzy_decay_ms (1 s), not dirty_decay_ms (0) */
-    clock_advance_ms(500);
-    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0);
-    epoch();
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), PAGES_MIB);
-    clock_advance_ms(600);
-    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0);
-    epoch();
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), 0);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.retained", a), ret0 + (1 << 20));
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.purged", a), purged0 + 2 * PAGES_MIB);
-
-    /* muzzy -1: pages enter the muzzy state and stay there; purge empties it */
-    a = decay_arena(0, -1, &fl);
-    decay_free_mib(fl);
-    clock_advance_ms(100000);
-    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0);
-    epoch();
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), PAGES_MIB);
-    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", a) == 0);
-    epoch();
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), 0);
-
-    /* purge of dirty pages is forced (one madvise, straight to retained),
-     * even where decay would make them muzzy first; a purge or a decay that
-     * finds nothing to do counts no purge sweep */
-    a = decay_arena(10000, 1000, &fl);
-    decay_free_mib(fl);
-    epoch();
-    purged0 = rd_u64("stats.arenas.%u.purged", a);
-    nmadv0 = rd_u64("stats.arenas.%u.nmadvise", a);
-    uint64_t npurge0 = rd_u64("stats.arenas.%u.npurge", a);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), PAGES_MIB);
-    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", a) == 0);
-    epoch();
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), 0);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.purged", a), purged0 + PAGES_MIB);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.nmadvise", a), nmadv0 + 1);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.npurge", a), npurge0 + 1);
-    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0);
-    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", a) == 0);
-    epoch();
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.npurge", a), npurge0 + 1);
-    CLOCK_CHECK(reads0);
-}
-
-/* An explicit decay (arena.<i>.decay) purges what is old enough even right
- * after another decay check: the rate limit of the checks on the
- * allocation paths (dirty_decay_ms / 16) does not apply to it. */
-static void test_decay_explicit_now(void) {
-    uint64_t reads0 = __atomic_load_n(&clock_reads, __ATOMIC_RELAXED);
-    int fl;
-    unsigned a = decay_arena(16000, 100000, &fl); /* checks at most every 1 s */
-    decay_free_mib(fl);
-    clock_advance_ms(15500); /* not old enough yet: this check purges nothing */
-    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0);
-    epoch();
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), PAGES_MIB);
-    clock_advance_ms(700); /* 16.2 s old, 0.7 s after the last check */
-    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0);
-    epoch();
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), PAGES_MIB);
-    /* thread.idle runs its arena's decay the same way (the block takes the
-     * muzzy pages again: they are reused before new ones) */
-    set_arena(a);
-    decay_free_mib(MALLOCX_TCACHE_NONE);
-    epoch();
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), 0);
-    clock_advance_ms(15500);
-    REQUIRE(mallctl("thread.idle", NULL, NULL, NULL, 0) == 0);
-    epoch();
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), PAGES_MIB);
-    clock_advance_ms(700);
-    REQUIRE(mallctl("thread.idle", NULL, NULL, NULL, 0) == 0);
-    epoch();
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), PAGES_MIB);
-    set_arena(0);
-    CLOCK_CHECK(reads0);
-}
-
-/* A new dirty_decay_ms applies at once to the pages already dirty, however
- * recently a decay check ran. */
-static void test_decay_ms_applies_now(void) {
-    uint64_t reads0 = __atomic_load_n(&clock_reads, __ATOMIC_RELAXED);
-    int fl;
-    unsigned a = decay_arena(10000, 10000, &fl);
-    decay_free_mib(fl);
-    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0); /* a check, now */
-    clock_advance_ms(100);
-    ssize_t ms = 50;
-    REQUIRE(ctl(NULL, NULL, &ms, sizeof(ms), "arena.%u.dirty_decay_ms", a) == 0);
-    epoch();
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), PAGES_MIB);
-    CLOCK_CHECK(reads0);
-}
-
-/* Freed neighbours coalesce, whichever is freed first: two 1 MiB blocks
- * freed (dirty, never purged) serve a 2 MiB request without new memory. */
-static void test_coalesce(void) {
-    for (int order = 0; order < 2; order++) {
-        int fl;
-        unsigned a = decay_arena(-1, -1, &fl);
-        char *x = mallocx(1 << 20, fl), *y = mallocx(1 << 20, fl);
-        REQUIRE(x && y);
-        REQUIRE(y == x + (1 << 20), "the two blocks are not neighbours: %p %p", (void *)x, (void *)y);
-        dallocx(order ? x : y, fl);
-        dallocx(order ? y : x, fl);
-        epoch();
-        size_t mapped = rd_z("stats.arenas.%u.mapped", a);
-        CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 2 * PAGES_MIB);
-        void *z = mallocx(2 << 20, fl);
-        REQUIRE(z);
-        epoch();
-        CHECK(z == x, "order %d: the 2 MiB block is not where the two were", order);
-        CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
-        CHECK_EQ_U(rd_z("stats.arenas.%u.mapped", a), mapped);
-        dallocx(z, fl);
-    }
-}
-
 /* Metadata is accounted to arena 0: its resident bytes are its active and
  * dirty pages plus the touched metadata pages, which hold stats.metadata
  * bytes. */
@@ -883,6 +616,8 @@ static void test_metadata_resident(void) {
     CHECK_EQ_U(rd_z("stats.arenas.0.resident") - own, (meta + 4095) / 4096 * 4096);
     free(p);
 }
+
+#define PAGES_MIB ((1 << 20) / 4096)
 
 /* Error codes at the edges of the names' documented domains. */
 static void test_edge_codes(void) {
@@ -2485,13 +2220,7 @@ static const tcase_t tests[] = {
     {"tcache_create_race", test_tcache_create_race},
     {"thread_arena_after_exit", test_thread_arena_after_exit},
     {"arena_initialized", test_arena_initialized},
-    {"arena_purge_decay", test_arena_purge_decay},
     {"arena_decay_ms", test_arena_decay_ms},
-    {"decay_age", test_decay_age},
-    {"muzzy", test_muzzy},
-    {"decay_explicit_now", test_decay_explicit_now},
-    {"decay_ms_applies_now", test_decay_ms_applies_now},
-    {"coalesce", test_coalesce},
     {"metadata_resident", test_metadata_resident},
     {"edge_codes", test_edge_codes},
     {"stats_exact", test_stats_exact},

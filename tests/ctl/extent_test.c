@@ -7,11 +7,14 @@
  * search prefers the lowest address, freed slab pages carry no stale
  * pagemap entries, arenas whose memory lies side by side never merge or
  * grow into each other, split pieces keep their age for decay, and the
- * default hooks called directly honour new_addr and the purge offset.
- * Written from a mutation pass over extent.c, hooks.c and pagemap: each
- * test fails with one of the mutants it names. Part of the ctl suite
- * (tests/ctl/run.sh), run with no MOSAIC_CONF (defaults: retain:true,
- * muzzy_decay_ms 0).
+ * default hooks called directly honour new_addr and the purge offset; and
+ * purging and decay through mallctl (arena.<i>.purge/decay, dirty and muzzy
+ * ages, the muzzy state, a new decay time applying at once, thread.idle),
+ * freed neighbours coalescing. Decay is tested with a clock the program
+ * moves (below), never by sleeping. Many tests were written from mutation
+ * passes over extent.c, hooks.c and pagemap: each fails with the mutants it
+ * names. Part of the ctl suite (tests/ctl/run.sh), run with no MOSAIC_CONF
+ * (defaults: retain:true, muzzy_decay_ms 0).
  */
 #include "tmallctl.h"
 
@@ -19,9 +22,14 @@
 #include <time.h>
 
 /*
- * A clock the decay test moves (as in ctl_test.c): Mosaic reads the time
- * with clock_gettime, which this program defines; the monotonic clocks get
- * clock_skew_ns added.
+ * A clock the decay tests can move. Mosaic reads the time for decay with
+ * clock_gettime, which this program defines (the executable's definition
+ * comes first in symbol lookup): the real clock plus clock_skew_ns for the
+ * monotonic clocks. So a decay test moves time forward to the instants it
+ * needs instead of sleeping, exactly, whatever the machine's load.
+ * clock_reads counts the calls; clock_check() fails a test whose library
+ * stopped reading the time through clock_gettime (its timings would not
+ * move, and its checks would mean nothing).
  */
 static int64_t clock_skew_ns;  /* relaxed atomic */
 static uint64_t clock_reads;   /* relaxed atomic */
@@ -39,6 +47,9 @@ int clock_gettime(clockid_t id, struct timespec *ts) {
 static void clock_advance_ms(int64_t ms) {
     __atomic_fetch_add(&clock_skew_ns, ms * 1000000, __ATOMIC_RELAXED);
 }
+#define CLOCK_CHECK(reads0)                                                                        \
+    REQUIRE(__atomic_load_n(&clock_reads, __ATOMIC_RELAXED) > (reads0),                           \
+            "the library no longer reads the time through clock_gettime")
 
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)
@@ -444,7 +455,251 @@ static void test_default_hooks_direct(void) {
     h->destroy(h, p, 2 * MiB, true, 0);
 }
 
+/* ---- purge and decay through mallctl ---- */
+static void test_arena_purge_decay(void) {
+    unsigned a = new_arena();
+    int fl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
+    size_t big = 1 << 20;
+    void *p = mallocx(big, fl);
+    REQUIRE(p);
+    memset(p, 1, big);
+    dallocx(p, fl);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), big / 4096);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pactive", a), 0);
+    /* decay: nothing is old enough (10 s) */
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), big / 4096);
+    size_t ret0 = rd_z("stats.arenas.%u.retained", a);
+    /* purge: everything */
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", a) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), 0);
+    CHECK(rd_z("stats.arenas.%u.retained", a) >= ret0 + big, "retained grows");
+    CHECK(rd_u64("stats.arenas.%u.npurge", a) >= 1);
+    CHECK(rd_u64("stats.arenas.%u.nmadvise", a) >= 1);
+    CHECK(rd_u64("stats.arenas.%u.purged", a) >= big / 4096);
+    /* purge of all arenas */
+    p = mallocx(big, fl);
+    dallocx(p, fl);
+    CHECK(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", ALL) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
+    /* with dirty_decay_ms 0, freed pages are purged at once */
+    ssize_t zero = 0;
+    CHECK(ctl(NULL, NULL, &zero, sizeof(zero), "arena.%u.dirty_decay_ms", a) == 0);
+    p = mallocx(big, fl);
+    dallocx(p, fl);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
+    /* an action takes no value */
+    CHECK(ctl(NULL, NULL, &zero, sizeof(zero), "arena.%u.purge", a) == EPERM);
+    size_t sz = 0;
+    CHECK(ctl(&zero, &sz, NULL, 0, "arena.%u.decay", a) == EPERM);
+}
+
+/* Decay by age: freed pages stay dirty until they are dirty_decay_ms old,
+ * then the next decay purges them (time moved by the clock above). */
+static void test_decay_age(void) {
+    uint64_t reads0 = __atomic_load_n(&clock_reads, __ATOMIC_RELAXED);
+    unsigned a = new_arena();
+    int fl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
+    ssize_t ms = 1000;
+    REQUIRE(ctl(NULL, NULL, &ms, sizeof(ms), "arena.%u.dirty_decay_ms", a) == 0);
+    size_t big = 1 << 20;
+    void *p = mallocx(big, fl);
+    REQUIRE(p != NULL);
+    memset(p, 1, big);
+    epoch();
+    uint64_t purged0 = rd_u64("stats.arenas.%u.purged", a);
+    dallocx(p, fl);
+    clock_advance_ms(900);
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), big / 4096); /* 0.9 s old */
+    clock_advance_ms(200);
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0); /* 1.1 s old */
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.purged", a), purged0 + big / 4096);
+    CLOCK_CHECK(reads0);
+}
+
+/* ---- decay with a clock the test moves (clock_gettime above) ---- */
+
+/* A new arena with these decay times; fl gets flags for it, uncached. */
+static unsigned decay_arena(ssize_t dirty_ms, ssize_t muzzy_ms, int *fl) {
+    unsigned a = new_arena();
+    REQUIRE(ctl(NULL, NULL, &dirty_ms, sizeof(dirty_ms), "arena.%u.dirty_decay_ms", a) == 0);
+    REQUIRE(ctl(NULL, NULL, &muzzy_ms, sizeof(muzzy_ms), "arena.%u.muzzy_decay_ms", a) == 0);
+    *fl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
+    return a;
+}
+
+/* Frees a touched 1 MiB block of the arena: 256 dirty pages. */
+static void decay_free_mib(int fl) {
+    void *p = mallocx(1 << 20, fl);
+    REQUIRE(p);
+    memset(p, 1, 1 << 20);
+    dallocx(p, fl);
+}
+
+#define PAGES_MIB ((1 << 20) / 4096)
+
+/* Dirty pages become muzzy (MADV_FREE) after dirty_decay_ms, and muzzy ones
+ * are purged for good after muzzy_decay_ms more; arena.<i>.purge purges
+ * both at once, forcibly; -1 keeps pages in their state. */
+static void test_muzzy(void) {
+    uint64_t reads0 = __atomic_load_n(&clock_reads, __ATOMIC_RELAXED);
+    int fl;
+    /* dirty 0: pages are purged lazily at the free, and stay muzzy 1 s */
+    unsigned a = decay_arena(0, 1000, &fl);
+    epoch();
+    uint64_t purged0 = rd_u64("stats.arenas.%u.purged", a), nmadv0 = rd_u64("stats.arenas.%u.nmadvise", a);
+    decay_free_mib(fl);
+    epoch();
+    size_t ret0 = rd_z("stats.arenas.%u.retained", a);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), PAGES_MIB);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.purged", a), purged0 + PAGES_MIB);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.nmadvise", a), nmadv0 + 1);
+    /* resident counts active and dirty pages, not muzzy ones */
+    CHECK_EQ_U(rd_z("stats.arenas.%u.resident", a),
+               (rd_z("stats.arenas.%u.pactive", a) + rd_z("stats.arenas.%u.pdirty", a)) * 4096);
+    /* muzzy pages age by muzzy_decay_ms (1 s), not dirty_decay_ms (0) */
+    clock_advance_ms(500);
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), PAGES_MIB);
+    clock_advance_ms(600);
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.retained", a), ret0 + (1 << 20));
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.purged", a), purged0 + 2 * PAGES_MIB);
+
+    /* muzzy -1: pages enter the muzzy state and stay there; purge empties it */
+    a = decay_arena(0, -1, &fl);
+    decay_free_mib(fl);
+    clock_advance_ms(100000);
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), PAGES_MIB);
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", a) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), 0);
+
+    /* purge of dirty pages is forced (one madvise, straight to retained),
+     * even where decay would make them muzzy first; a purge or a decay that
+     * finds nothing to do counts no purge sweep */
+    a = decay_arena(10000, 1000, &fl);
+    decay_free_mib(fl);
+    epoch();
+    purged0 = rd_u64("stats.arenas.%u.purged", a);
+    nmadv0 = rd_u64("stats.arenas.%u.nmadvise", a);
+    uint64_t npurge0 = rd_u64("stats.arenas.%u.npurge", a);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), PAGES_MIB);
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", a) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), 0);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.purged", a), purged0 + PAGES_MIB);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.nmadvise", a), nmadv0 + 1);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.npurge", a), npurge0 + 1);
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0);
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", a) == 0);
+    epoch();
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.npurge", a), npurge0 + 1);
+    CLOCK_CHECK(reads0);
+}
+
+/* An explicit decay (arena.<i>.decay) purges what is old enough even right
+ * after another decay check: the rate limit of the checks on the
+ * allocation paths (dirty_decay_ms / 16) does not apply to it. */
+static void test_decay_explicit_now(void) {
+    uint64_t reads0 = __atomic_load_n(&clock_reads, __ATOMIC_RELAXED);
+    int fl;
+    unsigned a = decay_arena(16000, 100000, &fl); /* checks at most every 1 s */
+    decay_free_mib(fl);
+    clock_advance_ms(15500); /* not old enough yet: this check purges nothing */
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), PAGES_MIB);
+    clock_advance_ms(700); /* 16.2 s old, 0.7 s after the last check */
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), PAGES_MIB);
+    /* thread.idle runs its arena's decay the same way (the block takes the
+     * muzzy pages again: they are reused before new ones) */
+    set_arena(a);
+    decay_free_mib(MALLOCX_TCACHE_NONE);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), 0);
+    clock_advance_ms(15500);
+    REQUIRE(mallctl("thread.idle", NULL, NULL, NULL, 0) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), PAGES_MIB);
+    clock_advance_ms(700);
+    REQUIRE(mallctl("thread.idle", NULL, NULL, NULL, 0) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), PAGES_MIB);
+    set_arena(0);
+    CLOCK_CHECK(reads0);
+}
+
+/* A new dirty_decay_ms applies at once to the pages already dirty, however
+ * recently a decay check ran. */
+static void test_decay_ms_applies_now(void) {
+    uint64_t reads0 = __atomic_load_n(&clock_reads, __ATOMIC_RELAXED);
+    int fl;
+    unsigned a = decay_arena(10000, 10000, &fl);
+    decay_free_mib(fl);
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.decay", a) == 0); /* a check, now */
+    clock_advance_ms(100);
+    ssize_t ms = 50;
+    REQUIRE(ctl(NULL, NULL, &ms, sizeof(ms), "arena.%u.dirty_decay_ms", a) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), PAGES_MIB);
+    CLOCK_CHECK(reads0);
+}
+
+/* Freed neighbours coalesce, whichever is freed first: two 1 MiB blocks
+ * freed (dirty, never purged) serve a 2 MiB request without new memory. */
+static void test_coalesce(void) {
+    for (int order = 0; order < 2; order++) {
+        int fl;
+        unsigned a = decay_arena(-1, -1, &fl);
+        char *x = mallocx(1 << 20, fl), *y = mallocx(1 << 20, fl);
+        REQUIRE(x && y);
+        REQUIRE(y == x + (1 << 20), "the two blocks are not neighbours: %p %p", (void *)x, (void *)y);
+        dallocx(order ? x : y, fl);
+        dallocx(order ? y : x, fl);
+        epoch();
+        size_t mapped = rd_z("stats.arenas.%u.mapped", a);
+        CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 2 * PAGES_MIB);
+        void *z = mallocx(2 << 20, fl);
+        REQUIRE(z);
+        epoch();
+        CHECK(z == x, "order %d: the 2 MiB block is not where the two were", order);
+        CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
+        CHECK_EQ_U(rd_z("stats.arenas.%u.mapped", a), mapped);
+        dallocx(z, fl);
+    }
+}
+
 static const tcase_t tests[] = {
+    {"arena_purge_decay", test_arena_purge_decay},
+    {"decay_age", test_decay_age},
+    {"muzzy", test_muzzy},
+    {"decay_explicit_now", test_decay_explicit_now},
+    {"decay_ms_applies_now", test_decay_ms_applies_now},
+    {"coalesce", test_coalesce},
     {"extent_books_balance", test_books_balance},
     {"extent_remap_books", test_remap_books},
     {"extent_zero_after_failed_purge", test_zero_after_failed_purge},
