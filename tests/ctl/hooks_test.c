@@ -645,6 +645,32 @@ static void m_destroy_arena(unsigned a) {
 #define KiB ((size_t)1 << 10)
 #define FL(a) (MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE)
 
+/* A huge block of an arena with user hooks never moves by mremap, which
+ * would take it out of the memory the hooks manage: a 32 MiB block that
+ * cannot grow in place (its chunk is exactly its size) grows to 64 MiB in
+ * memory from the alloc hook, contents copied, and the destroy gives back
+ * exactly what alloc gave. */
+static void test_hooks_no_mremap(void) {
+    m_reset();
+    unsigned a = hooked_arena(&m_hooks, -1);
+    char *p = mallocx(32 * MiB, FL(a));
+    REQUIRE(p);
+    memset(p, 3, 32 * MiB);
+    int nalloc = m_nalloc;
+    char *q = rallocx(p, 64 * MiB, FL(a));
+    REQUIRE(q);
+    CHECK(m_nalloc > nalloc, "the growth called no alloc hook");
+    bool inside = false;
+    for (int i = 0; i < m_n; i++)
+        inside = inside || ((uintptr_t)q >= m_ext[i].addr && (uintptr_t)q + 64 * MiB <= m_ext[i].addr + m_ext[i].size);
+    CHECK(inside, "the grown block %p lies outside every extent the hooks handed out", (void *)q);
+    size_t bad = 0;
+    for (size_t i = 0; i < 32 * MiB; i += 4096) bad += q[i] != 3 || q[i + 4095] != 3;
+    CHECK_EQ_U(bad, 0);
+    dallocx(q, MALLOCX_TCACHE_NONE);
+    m_destroy_arena(a);
+}
+
 /* Split and merge hooks get jemalloc's arguments: split(addr, size, size_a,
  * size_b) with size_a the head the allocator keeps at addr (size_a + size_b
  * == size), merge(addr_a, size_a, addr_b, size_b) with addr_b == addr_a +
@@ -931,6 +957,7 @@ static const tcase_t tests[] = {
     {"hooks_flush_again", test_hooks_flush_again},
     {"hooks_deferred_frees", test_hooks_deferred_frees},
     {"hooks_split_merge_args", test_hooks_split_merge_args},
+    {"hooks_no_mremap", test_hooks_no_mremap},
     {"hooks_merge_refused", test_hooks_merge_refused},
     {"hooks_merge_null", test_hooks_merge_null},
     {"hooks_split_refused", test_hooks_split_refused},
