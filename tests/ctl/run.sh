@@ -24,6 +24,8 @@ prog() {
 
 {
     prog ctl_test "$T/ctl_test"
+    prog arena_test "$T/arena_test"
+    prog allocx_test "$T/allocx_test"
     prog hooks_test "$T/hooks_test"
     prog extent_test "$T/extent_test"
     if [ -x "$T/compat" ]; then

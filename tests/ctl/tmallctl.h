@@ -80,4 +80,21 @@ T_MAYBE_UNUSED static unsigned arena_of_block(void *p) {
     CHECK(mallctl("arenas.lookup", &where, &sz, &p, sizeof(p)) == 0);
     return where;
 }
+/* The small bin (arenas.bin.<j>) and large class (arenas.lextent.<j>) of
+ * exactly this size. */
+T_MAYBE_UNUSED static unsigned bin_of(size_t size) {
+    unsigned nbins = rd_u("arenas.nbins");
+    for (unsigned j = 0; j < nbins; j++)
+        if (rd_z("arenas.bin.%u.size", j) == size) return j;
+    t_fail(__FILE__, __LINE__, "bin_of", "no bin of size %zu", size);
+    return 0;
+}
+
+T_MAYBE_UNUSED static unsigned lextent_of(size_t size) {
+    unsigned n = rd_u("arenas.nlextents");
+    for (unsigned j = 0; j < n; j++)
+        if (rd_z("arenas.lextent.%u.size", j) == size) return j;
+    t_fail(__FILE__, __LINE__, "lextent_of", "no large class of size %zu", size);
+    return 0;
+}
 #endif
