@@ -571,10 +571,14 @@ def summarize(rows):
     for (b, a), rs in groups.items():
         ok = [r for r in rs if r["status"] == "ok"]
         bad = [r["status"] for r in rs if r["status"] != "ok"]
+        # One failed run (a crash, a timeout, malloc from the wrong library)
+        # fails the benchmark for that allocator: a median of the runs that
+        # happened to finish would hide it (and after a timeout the later
+        # repetitions are skipped, so few would remain).
         if bad:
             problems.append("%s under %s: %d of %d runs failed (%s)" % (
                 b, a, len(bad), len(rs), ", ".join(sorted(set(bad)))))
-        if not ok:
+        if bad or not ok:
             stats[(b, a)] = None
             continue
         metric = [float(r["metric"]) for r in ok if r["metric"]]

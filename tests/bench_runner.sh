@@ -6,7 +6,8 @@
 # under another name with its own data folder; a run cut short by SIGTERM
 # keeps the rows measured so far.  Needs the benchmark programs
 # (make bench-build) and jemalloc's library (Debian libjemalloc2, installed by
-# scripts/deps.sh test).
+# scripts/deps.sh test).  tests/bench_runner_unit.py checks the runner's
+# arithmetic and verdicts function by function.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -145,6 +146,11 @@ except RuntimeError:
     pass
 sys.exit(0 if ok else 1)
 PY
+
+# The arithmetic and the verdicts behind RESULTS.md (medians, ratios, geometric
+# means, p-values, the bar's thresholds and peers, instructions per pair, the
+# CSV columns, the tables), on crafted inputs with values worked out by hand.
+python3 tests/bench_runner_unit.py || fail "unit checks of bench/run.py failed (see above)"
 
 python3 bench/run.py report --build "$BUILD" --out "$tmp/out" --md "$tmp/md/RESULTS-x.md" \
   >"$tmp/log" 2>&1 || { cat "$tmp/log"; fail "bench/run.py report exited non-zero"; }
