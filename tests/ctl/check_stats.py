@@ -273,6 +273,110 @@ def text_used_rows_only():
        "large rows of the first arena")
 
 
+def json_leaf(sec, path):
+    v = sec
+    for part in path.split("."):
+        v = v[int(part)] if part.isdigit() else v[part]
+    return v
+
+
+def json_every_leaf():
+    # every value printed for every arena section (merged, destroyed, each
+    # arena) and the totals are the ones mallctl reads from the same snapshot
+    for out, leaves in (("stats.json", "leaves.json"), ("stats_destroyed.json", "leaves_destroyed.json")):
+        j = load(out)["jemalloc"]
+        lv = load(leaves)
+        for k, v in lv["totals"].items():
+            eq(j["stats"][k], v, "%s: stats.%s" % (out, k))
+        sa = j["stats.arenas"]
+        eq(sorted(sa), sorted(lv["arenas"]), "%s: arena sections" % out)
+        for i, leaf in lv["arenas"].items():
+            for path, v in leaf.items():
+                eq(json_leaf(sa[i], path), v, "%s: arena %s %s" % (out, i, path))
+
+
+def text_sections(t):
+    parts = re.split(r"^(Merged arenas stats|Destroyed arenas stats|arenas\[(\d+)\]):\n", t, flags=re.M)
+    secs = {}
+    for k in range(1, len(parts), 3):
+        key = "merged" if parts[k].startswith("Merged") else "destroyed" if parts[k].startswith("Destroyed") else parts[k + 1]
+        secs[key] = parts[k + 2]
+    return secs
+
+
+def text_every_leaf():
+    # the text output: every number of every arena section (and the totals
+    # line) equals what mallctl reads from the same snapshot
+    for out, leaves in (("stats.txt", "leaves_txt.json"), ("stats_destroyed.txt", "leaves_destroyed_txt.json")):
+        t = text(out)
+        lv = load(leaves)
+        nbins = exp["nbins"]
+        tot = re.search(r"^Allocated: (\d+), active: (\d+), metadata: (\d+), resident: (\d+), "
+                        r"mapped: (\d+), retained: (\d+)$", t, re.M)
+        eq(tuple(int(x) for x in tot.groups()),
+           tuple(lv["totals"][k] for k in ("allocated", "active", "metadata", "resident", "mapped", "retained")),
+           "%s: totals line" % out)
+        secs = text_sections(t)
+        eq(sorted(secs), sorted(lv["arenas"]), "%s: arena sections" % out)
+        for i, L in lv["arenas"].items():
+            sec = secs[i]
+            what = "%s: arena %s" % (out, i)
+
+            def grab(rx, n=1):
+                m = re.search(rx, sec, re.M)
+                if not m:
+                    raise AssertionError("%s: no line %r" % (what, rx))
+                return tuple(int(x) for x in m.groups())
+            eq(grab(r"^assigned threads: (\d+)$"), (L["nthreads"],), what + " threads")
+            eq(grab(r"^decay time \(ms\): dirty (-?\d+), muzzy (-?\d+)$"),
+               (L["dirty_decay_ms"], L["muzzy_decay_ms"]), what + " decay")
+            eq(grab(r"^pages: active (\d+), dirty (\d+), muzzy (\d+)$"),
+               (L["pactive"], L["pdirty"], L["pmuzzy"]), what + " pages")
+            eq(grab(r"^purging: (\d+) sweeps, (\d+) madvise calls, (\d+) pages purged$"),
+               (L["npurge"], L["nmadvise"], L["purged"]), what + " purging")
+            cols = ("allocated", "nmalloc", "ndalloc", "nrequests")
+            for sect in ("small", "large"):
+                eq(grab(r"^%s:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$" % sect),
+                   tuple(L["%s.%s" % (sect, c)] for c in cols), "%s %s row" % (what, sect))
+            eq(grab(r"^total:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$"),
+               tuple(L["small." + c] + L["large." + c] for c in cols), what + " total row")
+            eq(grab(r"^active:\s+(\d+)$"), (L["pactive"] * 4096,), what + " active")
+            for k in ("mapped", "retained", "base", "resident"):
+                eq(grab(r"^%s:\s+(\d+)$" % k), (L[k],), "%s %s" % (what, k))
+            rows = re.search(r"^bins:.*\n((?:\s+\d.*\n)*)", sec, re.M).group(1).splitlines()
+            got = {}
+            for r in rows:
+                c = r.split()
+                got[int(c[1])] = c
+            used = [j for j in range(nbins) if L["bins.%d.nmalloc" % j]]
+            eq(sorted(got), used, what + " bin rows")
+            for j in used:
+                c = got[j]
+                B = lambda f: L["bins.%d.%s" % (j, f)]
+                size = exp["bin_sizes"][j]
+                eq([int(x) for x in c[:9]],
+                   [size, j, B("curregs") * size, B("nmalloc"), B("ndalloc"), B("nrequests"),
+                    B("curregs"), B("curslabs"), B("nonfull_slabs")], "%s bin %d" % (what, j))
+                eq([int(x) for x in c[12:15]], [B("nfills"), B("nflushes"), B("nslabs")],
+                   "%s bin %d fills" % (what, j))
+                regs = int(c[9])
+                cap = B("curslabs") * regs
+                u = B("curregs") * 1000 // cap if cap else 0
+                eq(c[11], "%d.%03d" % (u // 1000, u % 1000), "%s bin %d util" % (what, j))
+            rows = re.search(r"^large:\s+size.*\n((?:\s+\d.*\n)*)", sec, re.M).group(1).splitlines()
+            got = {}
+            for r in rows:
+                c = [int(x) for x in r.split()]
+                got[c[1] - nbins] = c
+            used = [j for j in range(len(L)) if L.get("lextents.%d.nmalloc" % j)]
+            eq(sorted(got), used, what + " large rows")
+            for j in used:
+                X = lambda f: L["lextents.%d.%s" % (j, f)]
+                c = got[j]
+                eq(c[2:], [X("curlextents") * c[0], X("nmalloc"), X("ndalloc"), X("nrequests"),
+                           X("curlextents")], "%s large %d" % (what, j))
+
+
 check("stats_print_json_parses", json_parses)
 check("stats_print_json_general", json_general)
 check("stats_print_json_values", json_values)
@@ -282,6 +386,8 @@ check("stats_print_json_opts_dbl", json_opts_dbl)
 check("stats_print_destroyed_accumulates", json_destroyed_accumulates)
 check("stats_print_text", text_output)
 check("stats_print_text_used_rows_only", text_used_rows_only)
+check("stats_print_json_every_leaf", json_every_leaf)
+check("stats_print_text_every_leaf", text_every_leaf)
 for status, name, msg in results:
     print("%s %s%s" % (status, name, ": " + msg if msg else ""))
 sys.exit(1 if any(r[0] == "FAIL" for r in results) else 0)

@@ -11,7 +11,7 @@ JEMALLOC_H := /usr/include/jemalloc/jemalloc.h
 .PHONY: test-ctl
 # compat needs Debian's jemalloc header: when it cannot be built the suite
 # still runs, and reports compat as one failure (tests/ctl/run.sh).
-test-ctl: $(CTL_T)/ctl_test $(CTL_T)/arena_test $(CTL_T)/allocx_test $(CTL_T)/hooks_test $(CTL_T)/extent_test $(CTL_T)/junk $(CTL_T)/retain $(CTL_T)/thp $(CTL_T)/stats_print $(CTL_T)/conf_probe \
+test-ctl: $(CTL_T)/ctl_test $(CTL_T)/stats_test $(CTL_T)/arena_test $(CTL_T)/allocx_test $(CTL_T)/hooks_test $(CTL_T)/extent_test $(CTL_T)/junk $(CTL_T)/retain $(CTL_T)/thp $(CTL_T)/stats_print $(CTL_T)/conf_probe \
 	  $(CTL_T)/conf_probe_str $(CTL_T)/conf_probe_static $(BUILD)/mosaic-run
 	-@$(MAKE) --no-print-directory $(CTL_T)/compat
 	sh tests/ctl/run.sh $(BUILD)
@@ -19,7 +19,10 @@ test-ctl: $(CTL_T)/ctl_test $(CTL_T)/arena_test $(CTL_T)/allocx_test $(CTL_T)/ho
 $(CTL_T):
 	mkdir -p $@
 
-$(CTL_T)/ctl_test: tests/ctl/ctl_test.c tests/ctl/tmallctl.h $(CTL_DEPS) | $(CTL_T)
+$(CTL_T)/ctl_test: tests/ctl/ctl_test.c tests/ctl/tmallctl.h tests/ctl/tnames.h $(CTL_DEPS) | $(CTL_T)
+	$(CC) $(CTL_CFLAGS) $< -o $@ $(CTL_LINK)
+
+$(CTL_T)/stats_test: tests/ctl/stats_test.c tests/ctl/tmallctl.h tests/ctl/tnames.h $(CTL_DEPS) | $(CTL_T)
 	$(CC) $(CTL_CFLAGS) $< -o $@ $(CTL_LINK)
 
 $(CTL_T)/arena_test: tests/ctl/arena_test.c tests/ctl/tmallctl.h $(CTL_DEPS) | $(CTL_T)

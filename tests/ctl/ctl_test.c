@@ -4,11 +4,13 @@
  * codes. Linked to libmosaic.so, plain (jemalloc) names from mosaic.h.
  * Includes src/ctl.h, src/conf.h and src/stats.h only for their tables, so
  * that the coverage test walks exactly the names the library defines.
- * Other files of the suite: arena_test.c (caches, bins, arenas), allocx_test.c
+ * Other files of the suite: stats_test.c (exact statistics), arena_test.c
+ * (caches, bins, arenas), allocx_test.c
  * (the extended API's resizing), extent_test.c (the page allocator, purging,
  * decay), hooks_test.c (extent hooks).
  */
 #include "tmallctl.h"
+#include "tnames.h"
 
 #include "conf.h"
 #include "ctl.h"
@@ -18,51 +20,6 @@
 #include <pthread.h>
 #include <sys/types.h>
 #include <time.h>
-
-/* ---- the names' table, as the library defines it ---- */
-typedef struct {
-    const char *name;
-    ctl_type_t type;
-    const char *access;
-} tname_t;
-
-static const tname_t names[] = {
-#define ROW(name, type, access, handler, arg, doc) {name, type, access},
-    CTL_NAMES(ROW)
-#undef ROW
-};
-
-static size_t tsize(ctl_type_t t) {
-    switch (t) {
-    case CT_VOID: return 0;
-    case CT_BOOL: return sizeof(bool);
-    case CT_UNSIGNED: return sizeof(unsigned);
-    case CT_U32: return sizeof(uint32_t);
-    case CT_U64: return sizeof(uint64_t);
-    case CT_SIZE: return sizeof(size_t);
-    case CT_SSIZE: return sizeof(ssize_t);
-    case CT_STR: return sizeof(char *);
-    case CT_PTR: return sizeof(void *);
-    }
-    return 0;
-}
-
-/* Pattern -> concrete name: <i> -> i, <j> -> j. */
-static void concrete(char *out, size_t n, const char *pat, unsigned i, unsigned j) {
-    size_t o = 0;
-    for (const char *p = pat; *p && o + 12 < n;) {
-        if (!strncmp(p, "<i>", 3)) {
-            o += (size_t)snprintf(out + o, n - o, "%u", i);
-            p += 3;
-        } else if (!strncmp(p, "<j>", 3)) {
-            o += (size_t)snprintf(out + o, n - o, "%u", j);
-            p += 3;
-        } else {
-            out[o++] = *p++;
-        }
-    }
-    out[o] = '\0';
-}
 
 /* Names whose read has a side effect or needs a written value. */
 static bool read_special(const char *pat) {
@@ -588,20 +545,6 @@ static void test_arena_decay_ms(void) {
     CHECK_EQ_I(rd_ss("stats.arenas.%u.dirty_decay_ms", ALL), 1234);
 }
 
-/* Metadata is accounted to arena 0: its resident bytes are its active and
- * dirty pages plus the touched metadata pages, which hold stats.metadata
- * bytes. */
-static void test_metadata_resident(void) {
-    void *p = malloc(100);
-    epoch();
-    size_t meta = rd_z("stats.metadata");
-    CHECK(meta > 0);
-    CHECK_EQ_U(rd_z("stats.arenas.0.base"), meta);
-    size_t own = (rd_z("stats.arenas.0.pactive") + rd_z("stats.arenas.0.pdirty")) * 4096;
-    CHECK_EQ_U(rd_z("stats.arenas.0.resident") - own, (meta + 4095) / 4096 * 4096);
-    free(p);
-}
-
 #define PAGES_MIB ((1 << 20) / 4096)
 
 /* Error codes at the edges of the names' documented domains. */
@@ -762,149 +705,6 @@ static void test_decay_ms_bad_read_no_write(void) {
     ssz = sizeof(small);
     CHECK(mallctl("arenas.dirty_decay_ms", &small, &ssz, &v, sizeof(v)) == EINVAL);
     CHECK_EQ_I(rd_ss("arenas.dirty_decay_ms"), d0);
-}
-
-/* Known allocation pattern in a fresh arena, no caches: every counter exact. */
-static void test_stats_exact(void) {
-    unsigned a = new_arena();
-    int fl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
-    unsigned j = bin_of(112), j2 = bin_of(4096);
-    size_t lsize = nallocx(100000, 0);
-    CHECK_EQ_U(lsize, 114688);
-    unsigned l = lextent_of(lsize);
-    size_t slab = rd_z("arenas.bin.%u.slab_size", j), slab2 = rd_z("arenas.bin.%u.slab_size", j2);
-    uint32_t nregs2 = rd_u32("arenas.bin.%u.nregs", j2);
-
-    epoch();
-    size_t g_alloc0 = rd_z("stats.allocated");
-    void *p[10], *r[5];
-    for (int i = 0; i < 10; i++) p[i] = mallocx(100, fl);
-    for (int i = 0; i < 5; i++) r[i] = mallocx(4000, fl);
-    void *q = mallocx(100000, fl);
-    epoch();
-    size_t g_alloc1 = rd_z("stats.allocated");
-    CHECK_EQ_U(g_alloc1 - g_alloc0, 10 * 112 + 5 * 4096 + lsize);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nmalloc", a, j), 10);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", a, j), 0);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nrequests", a, j), 10);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 10);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nslabs", a, j), 1);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curslabs", a, j), 1);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.nonfull_slabs", a, j), 0);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nfills", a, j), 10);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nflushes", a, j), 0);
-    unsigned slabs2 = (5 + nregs2 - 1) / nregs2;
-    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j2), 5);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curslabs", a, j2), slabs2);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.small.allocated", a), 10 * 112 + 5 * 4096);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.small.nmalloc", a), 15);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.small.ndalloc", a), 0);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.small.nrequests", a), 15);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.small.nfills", a), 15);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.small.nflushes", a), 0);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.large.allocated", a), lsize);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.large.nmalloc", a), 1);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.large.ndalloc", a), 0);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.large.nrequests", a), 1);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.lextents.%u.nmalloc", a, l), 1);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.lextents.%u.nrequests", a, l), 1);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.lextents.%u.curlextents", a, l), 1);
-    size_t pactive = (slab + slabs2 * slab2 + lsize) / 4096;
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pactive", a), pactive);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), 0);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), 0);
-    CHECK_EQ_U(rd_u("stats.arenas.%u.nthreads", a), 0);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.resident", a), pactive * 4096);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.base", a), 0); /* metadata is arena 0's */
-    size_t mapped = rd_z("stats.arenas.%u.mapped", a), retained = rd_z("stats.arenas.%u.retained", a);
-    CHECK(mapped >= pactive * 4096, "mapped %zu", mapped);
-    CHECK_EQ_U((mapped + retained) % (2u << 20), 0); /* whole 2 MiB chunks */
-    /* values are a snapshot: they do not move until the next epoch */
-    for (int i = 0; i < 5; i++) dallocx(p[i], fl);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 10);
-    epoch();
-    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 5);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", a, j), 5);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.small.allocated", a), 5 * 112 + 5 * 4096);
-    dallocx(q, fl);
-    epoch();
-    CHECK_EQ_U(rd_z("stats.arenas.%u.large.allocated", a), 0);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.large.ndalloc", a), 1);
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.lextents.%u.ndalloc", a, l), 1);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.lextents.%u.curlextents", a, l), 0);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a), lsize / 4096);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pactive", a), pactive - lsize / 4096);
-    CHECK_EQ_U(rd_z("stats.allocated"), g_alloc1 - lsize - 5 * 112);
-    for (int i = 5; i < 10; i++) dallocx(p[i], fl);
-    for (int i = 0; i < 5; i++) dallocx(r[i], fl);
-    epoch();
-    CHECK_EQ_U(rd_z("stats.arenas.%u.small.allocated", a), 0);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curslabs", a, j), 1); /* the current slab stays */
-    CHECK_EQ_U(rd_z("stats.allocated"), g_alloc0);
-}
-
-/* Global totals and MALLCTL_ARENAS_ALL are the sums of the arenas. */
-static void test_stats_merged(void) {
-    unsigned a = new_arena(), b = new_arena();
-    void *x = mallocx(300, MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE);
-    void *y = mallocx(70000, MALLOCX_ARENA(b) | MALLOCX_TCACHE_NONE);
-    void *z = malloc(1000);
-    epoch();
-    unsigned n = rd_u("arenas.narenas"), nbins = rd_u("arenas.nbins");
-    size_t sum_pactive = 0, sum_small = 0, sum_large = 0, sum_mapped = 0, sum_resident = 0;
-    size_t sum_curregs[64] = {0};
-    unsigned sum_threads = 0, live = 0;
-    for (unsigned i = 0; i < n; i++) {
-        size_t v, sz = sizeof(v);
-        int r = ctl(&v, &sz, NULL, 0, "stats.arenas.%u.pactive", i);
-        if (r == ENOENT) continue; /* automatic arena not created yet */
-        CHECK(r == 0);
-        live++;
-        sum_pactive += v;
-        sum_small += rd_z("stats.arenas.%u.small.allocated", i);
-        sum_large += rd_z("stats.arenas.%u.large.allocated", i);
-        sum_mapped += rd_z("stats.arenas.%u.mapped", i);
-        sum_resident += rd_z("stats.arenas.%u.resident", i);
-        sum_threads += rd_u("stats.arenas.%u.nthreads", i);
-        for (unsigned j = 0; j < nbins; j++) sum_curregs[j] += rd_z("stats.arenas.%u.bins.%u.curregs", i, j);
-    }
-    CHECK(live >= 3);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pactive", ALL), sum_pactive);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.small.allocated", ALL), sum_small);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.large.allocated", ALL), sum_large);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.mapped", ALL), sum_mapped);
-    CHECK_EQ_U(rd_u("stats.arenas.%u.nthreads", ALL), sum_threads);
-    CHECK_EQ_U(sum_threads, 1);
-    for (unsigned j = 0; j < nbins; j++)
-        CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", ALL, j), sum_curregs[j]);
-    CHECK_EQ_U(rd_z("stats.allocated"), sum_small + sum_large);
-    CHECK_EQ_U(rd_z("stats.active"), sum_pactive * 4096);
-    CHECK_EQ_U(rd_z("stats.mapped"), sum_mapped);
-    CHECK_EQ_U(rd_z("stats.resident"), sum_resident);
-    size_t allocated = rd_z("stats.allocated"), active = rd_z("stats.active");
-    size_t metadata = rd_z("stats.metadata"), resident = rd_z("stats.resident");
-    size_t mapped = rd_z("stats.mapped");
-    CHECK(active >= allocated && active % 4096 == 0);
-    CHECK(resident >= active && resident % 4096 == 0);
-    CHECK(mapped >= active);
-    CHECK(metadata > 0 && metadata < mapped);
-    CHECK_EQ_U(rd_z("stats.arenas.0.base"), metadata);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.base", ALL), metadata);
-    CHECK_EQ_U(rd_z("stats.retained"), rd_z("stats.arenas.%u.retained", ALL));
-    /* an automatic arena that does not exist, and an index out of range */
-    size_t v, sz = sizeof(v);
-    CHECK(ctl(&v, &sz, NULL, 0, "stats.arenas.%u.pactive", n + 3) == ENOENT);
-    CHECK(ctl(&v, &sz, NULL, 0, "stats.arenas.%u.pactive", DESTROYED) == ENOENT);
-    CHECK(ctl(&v, &sz, NULL, 0, "stats.arenas.0.bins.35.curregs") == ENOENT);
-    CHECK(ctl(&v, &sz, NULL, 0, "stats.arenas.0.lextents.196.curlextents") == ENOENT);
-    /* an arena created after the last epoch appears at the next one */
-    unsigned c = new_arena();
-    CHECK(ctl(&v, &sz, NULL, 0, "stats.arenas.%u.pactive", c) == ENOENT);
-    epoch();
-    CHECK(ctl(&v, &sz, NULL, 0, "stats.arenas.%u.pactive", c) == 0);
-    dallocx(x, MALLOCX_TCACHE_NONE);
-    dallocx(y, MALLOCX_TCACHE_NONE);
-    free(z);
 }
 
 static void test_arena_reset(void) {
@@ -1180,10 +980,7 @@ static const tcase_t tests[] = {
     {"thread_arena_after_exit", test_thread_arena_after_exit},
     {"arena_initialized", test_arena_initialized},
     {"arena_decay_ms", test_arena_decay_ms},
-    {"metadata_resident", test_metadata_resident},
     {"edge_codes", test_edge_codes},
-    {"stats_exact", test_stats_exact},
-    {"stats_merged_all", test_stats_merged},
     {"arena_reset", test_arena_reset},
     {"arena_destroy", test_arena_destroy},
     {"arenas_lookup", test_arenas_lookup},

@@ -24,6 +24,7 @@ prog() {
 
 {
     prog ctl_test "$T/ctl_test"
+    prog stats_test "$T/stats_test"
     prog arena_test "$T/arena_test"
     prog allocx_test "$T/allocx_test"
     prog hooks_test "$T/hooks_test"

@@ -7,7 +7,9 @@
  * and purged) gives the purge counters something to sum; after the first
  * arena's destroy come the 'd', 'b', 'l' outputs, then the second arena is
  * destroyed too (DIR/destroyed2.json: MALLCTL_ARENAS_DESTROYED read through
- * mallctl, the sum of both). Usage: stats_print DIR
+ * mallctl, the sum of both). DIR/leaves*.json: every leaf of every arena's
+ * statistics as mallctl reads it, for the snapshot of one output each
+ * (check_stats.py compares each printed value). Usage: stats_print DIR
  */
 #include "mosaic.h"
 #include "conf.h"
@@ -53,6 +55,87 @@ static size_t rd_z(const char *fmt, unsigned a, unsigned b) {
     return v;
 }
 
+/* Every stats.arenas.<i> leaf of every arena with statistics (and of
+ * MALLCTL_ARENAS_ALL, and MALLCTL_ARENAS_DESTROYED when it has them), and
+ * the stats.* totals, as mallctl reports them for the current snapshot, into
+ * DIR/FILE: {"totals": {...}, "arenas": {"<i>": {"leaf.path": value}}}.
+ * check_stats.py compares every printed value with these. */
+static const char *const leaf_u[] = {"pactive", "pdirty", "pmuzzy", "mapped", "retained", "base",
+                                     "resident", "npurge", "nmadvise", "purged",
+                                     "small.allocated", "small.nmalloc", "small.ndalloc",
+                                     "small.nrequests", "small.nfills", "small.nflushes",
+                                     "large.allocated", "large.nmalloc", "large.ndalloc",
+                                     "large.nrequests"};
+static const char *const leaf_bin[] = {"nmalloc", "ndalloc", "nrequests", "curregs", "nfills",
+                                       "nflushes", "nslabs", "curslabs", "nonfull_slabs"};
+static const char *const leaf_lx[] = {"nmalloc", "ndalloc", "nrequests", "curlextents"};
+
+static int rd_leaf(const char *name, void *v, size_t size) {
+    size_t sz = size;
+    return mallctl(name, v, &sz, NULL, 0);
+}
+
+static void dump_leaves(const char *dir, const char *file) {
+    char path[512], n[160];
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    FILE *e = fopen(path, "w");
+    if (!e) exit(2);
+    unsigned narenas, nbins, nl;
+    size_t sz = sizeof(unsigned);
+    mallctl("arenas.narenas", &narenas, &sz, NULL, 0);
+    mallctl("arenas.nbins", &nbins, &sz, NULL, 0);
+    mallctl("arenas.nlextents", &nl, &sz, NULL, 0);
+    fprintf(e, "{\"totals\": {");
+    const char *g[] = {"allocated", "active", "metadata", "resident", "mapped", "retained"};
+    for (int i = 0; i < 6; i++) {
+        snprintf(n, sizeof(n), "stats.%s", g[i]);
+        size_t v = 0;
+        if (rd_leaf(n, &v, sizeof(v))) exit(2);
+        fprintf(e, "%s\"%s\": %zu", i ? ", " : "", g[i], v);
+    }
+    fprintf(e, "},\n \"arenas\": {");
+    bool firsta = true;
+    for (unsigned k = 0; k < narenas + 2; k++) {
+        unsigned i = k < narenas ? k : k == narenas ? MALLCTL_ARENAS_ALL : MALLCTL_ARENAS_DESTROYED;
+        unsigned nth;
+        snprintf(n, sizeof(n), "stats.arenas.%u.nthreads", i);
+        if (rd_leaf(n, &nth, sizeof(nth))) continue; /* no statistics */
+        const char *key = i == MALLCTL_ARENAS_ALL ? "merged" : i == MALLCTL_ARENAS_DESTROYED ? "destroyed" : NULL;
+        if (key) fprintf(e, "%s\n  \"%s\": {", firsta ? "" : ",", key);
+        else fprintf(e, "%s\n  \"%u\": {", firsta ? "" : ",", i);
+        firsta = false;
+        ssize_t dms, mms;
+        snprintf(n, sizeof(n), "stats.arenas.%u.dirty_decay_ms", i);
+        if (rd_leaf(n, &dms, sizeof(dms))) exit(2);
+        snprintf(n, sizeof(n), "stats.arenas.%u.muzzy_decay_ms", i);
+        if (rd_leaf(n, &mms, sizeof(mms))) exit(2);
+        fprintf(e, "\"nthreads\": %u, \"dirty_decay_ms\": %zd, \"muzzy_decay_ms\": %zd", nth, dms, mms);
+        for (size_t f = 0; f < sizeof(leaf_u) / sizeof(leaf_u[0]); f++) {
+            uint64_t v;
+            snprintf(n, sizeof(n), "stats.arenas.%u.%s", i, leaf_u[f]);
+            if (rd_leaf(n, &v, sizeof(v))) exit(2);
+            fprintf(e, ", \"%s\": %llu", leaf_u[f], (unsigned long long)v);
+        }
+        for (unsigned j = 0; j < nbins; j++)
+            for (size_t f = 0; f < sizeof(leaf_bin) / sizeof(leaf_bin[0]); f++) {
+                uint64_t v;
+                snprintf(n, sizeof(n), "stats.arenas.%u.bins.%u.%s", i, j, leaf_bin[f]);
+                if (rd_leaf(n, &v, sizeof(v))) exit(2);
+                fprintf(e, ", \"bins.%u.%s\": %llu", j, leaf_bin[f], (unsigned long long)v);
+            }
+        for (unsigned j = 0; j < nl; j++)
+            for (size_t f = 0; f < sizeof(leaf_lx) / sizeof(leaf_lx[0]); f++) {
+                uint64_t v;
+                snprintf(n, sizeof(n), "stats.arenas.%u.lextents.%u.%s", i, j, leaf_lx[f]);
+                if (rd_leaf(n, &v, sizeof(v))) exit(2);
+                fprintf(e, ", \"lextents.%u.%s\": %llu", j, leaf_lx[f], (unsigned long long)v);
+            }
+        fprintf(e, "}");
+    }
+    fprintf(e, "\n}}\n");
+    fclose(e);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) return 2;
     const char *dir = argv[1];
@@ -78,6 +161,23 @@ int main(int argc, char **argv) {
     char bname[64];
     snprintf(bname, sizeof(bname), "arena.%u.purge", b);
     if (mallctl(bname, NULL, NULL, NULL, 0)) return 2;
+    /* a third arena: two dirty extents purged in one sweep (nmadvise 2,
+     * npurge 1), then dirty pages kept (decay -1): no two of those equal */
+    unsigned c;
+    sz = sizeof(c);
+    if (mallctl("arenas.create", &c, &sz, NULL, 0)) return 2;
+    int flc = MALLOCX_ARENA(c) | MALLOCX_TCACHE_NONE;
+    ssize_t never = -1;
+    snprintf(bname, sizeof(bname), "arena.%u.dirty_decay_ms", c);
+    if (mallctl(bname, NULL, NULL, &never, sizeof(never))) return 2;
+    char *x[3];
+    for (int i = 0; i < 3; i++)
+        if (!(x[i] = mallocx(512 << 10, flc))) return 2;
+    dallocx(x[0], flc);
+    dallocx(x[2], flc);
+    snprintf(bname, sizeof(bname), "arena.%u.purge", c);
+    if (mallctl(bname, NULL, NULL, NULL, 0)) return 2;
+    dallocx(x[1], flc);
     unsigned nbins;
     sz = sizeof(nbins);
     mallctl("arenas.nbins", &nbins, &sz, NULL, 0);
@@ -131,7 +231,10 @@ int main(int argc, char **argv) {
     fprintf(e, "]\n}\n");
     fclose(e);
 
+    dump_leaves(dir, "leaves.json"); /* (the snapshot of stats.json) */
+
     print_to(dir, "stats.txt", NULL);
+    dump_leaves(dir, "leaves_txt.json"); /* (the snapshot of stats.txt) */
     print_to(dir, "stats_g.json", "Jg");
     print_to(dir, "stats_mabl.json", "Jmabl");
     print_to(dir, "stats_unknown_opts.txt", "xyz!");
@@ -140,7 +243,9 @@ int main(int argc, char **argv) {
     snprintf(name, sizeof(name), "arena.%u.destroy", a);
     if (mallctl(name, NULL, NULL, NULL, 0)) return 2;
     print_to(dir, "stats_destroyed.json", "J");
+    dump_leaves(dir, "leaves_destroyed.json");
     print_to(dir, "stats_destroyed.txt", "");
+    dump_leaves(dir, "leaves_destroyed_txt.json");
     /* each letter leaves its part out: d destroyed arenas, b bins, l large classes */
     print_to(dir, "stats_Jd.json", "Jd");
     print_to(dir, "stats_Jb.json", "Jb");
