@@ -438,12 +438,15 @@ static void test_growth_relief(void) {
     epoch();
     CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), pages);
     uint64_t purged0 = rd_u64("stats.arenas.%u.purged", donor);
+    uint64_t npurge0 = rd_u64("stats.arenas.%u.npurge", donor);
 
     /* 1. Another automatic arena takes 2 MiB of new memory in large blocks:
-     * the donor purges 2 MiB of its dirty pages. */
+     * the donor purges 2 MiB of its dirty pages, 1 MiB per relief (two
+     * purge sweeps). */
     relief_grow(0, 8, 0);
     CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), pages - 2 * step);
     CHECK_EQ_U(rd_u64("stats.arenas.%u.purged", donor), purged0 + 2 * step);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.npurge", donor), npurge0 + 2);
     for (int i = 0; i < 8; i++) dallocx(relief_keep[i], MALLOCX_TCACHE_NONE);
 
     /* 2. Small allocations: 2 MiB of 512 B regions in new slabs (the taker
