@@ -12,6 +12,21 @@
  *                  MOSAIC_TEST_SIGFORK_ALLOC=1 they malloc and free first),
  *                  the parent reaps them in the handler and its heap must be
  *                  intact.
+ *   fork locks     (Mosaic only) after a fork the child and the parent use
+ *                  every kind of allocator lock the fork handlers take: an
+ *                  arena's bins (every small class, tcache bypassed) and page
+ *                  allocator in every arena, the arena table (arenas.create),
+ *                  base (a new arena's record), the pin lock (malloc_trim),
+ *                  the thread-cache table (tcache.create, a new thread),
+ *                  ctl and statistics (epoch): a lock left held in either
+ *                  deadlocks it. The child's arena counts exactly one thread
+ *                  (the forking one), the others none; the parent's counts
+ *                  are what they were before the fork.
+ *   fork held      (Mosaic only) a fork while another thread is inside an
+ *                  extent hook of an arena (which holds that arena's page
+ *                  allocator lock) for 300 ms: the fork must wait for the
+ *                  lock, so the child sees the hook finished; the child and
+ *                  the parent then allocate from that arena.
  * Each runs in a child with a time limit, so a deadlock is a failure, not a
  * hang. Environment: MOSAIC_TEST_FORKS (default 100), MOSAIC_TEST_SIGFORKS
  * (default 1000).
@@ -25,6 +40,14 @@ int mosaic_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, si
 #endif
 #include <signal.h>
 #include <sys/time.h>
+#include <malloc.h>
+#if !defined(T_GLIBC)
+#define T_PLAIN_mallocx mallocx
+#define T_PLAIN_dallocx dallocx
+#define T_PLAIN_malloc_trim malloc_trim
+void *mallocx(size_t size, int flags);
+void dallocx(void *p, int flags);
+#endif
 
 #define KiB ((size_t)1024)
 #define MiB ((size_t)1024 * 1024)
@@ -351,6 +374,267 @@ static int fork_signal(void *arg)
     return t_failures ? 1 : 0;
 }
 
+/* ------------------------------------------------------------------ fork, then every lock */
+
+#if !defined(T_GLIBC)
+static unsigned lk_u(const char *name)
+{
+    unsigned v = 0;
+    size_t len = sizeof v;
+    if (M(mallctl)(name, &v, &len, NULL, 0) != 0)
+        FATAL("mallctl(%s) failed", name);
+    return v;
+}
+
+static void lk_epoch(void)
+{
+    uint64_t e = 1;
+    if (M(mallctl)("epoch", NULL, NULL, &e, sizeof e) != 0)
+        FATAL("mallctl(epoch) failed");
+}
+
+/* the statistics' thread counts of arenas 0..n-1 (n <= 64); 0 for one not created */
+static unsigned lk_nthreads(unsigned *out, unsigned n)
+{
+    lk_epoch();
+    unsigned sum = 0;
+    for (unsigned i = 0; i < n; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "stats.arenas.%u.nthreads", i);
+        size_t len = sizeof out[i];
+        if (M(mallctl)(name, &out[i], &len, NULL, 0) != 0)
+            out[i] = 0; /* an arena not created yet */
+        sum += out[i];
+    }
+    return sum;
+}
+
+static void *lk_thread(void *arg)
+{
+    (void)arg;
+    void *p[40];
+    for (int i = 0; i < 40; i++)
+        if (!(p[i] = M(malloc)((size_t)i * 100 + 1)))
+            return NULL;
+    for (int i = 0; i < 40; i++)
+        M(free)(p[i]);
+    return (void *)1;
+}
+
+/* Takes every lock the fork handlers take, at least once. */
+static void lk_use_all(const char *who)
+{
+    lk_epoch(); /* ctl_lock, stats_lock, every arena */
+    unsigned narenas = lk_u("arenas.narenas"), nbins = lk_u("arenas.nbins");
+    for (unsigned a = 0; a < narenas && a < 64; a++) {
+        for (unsigned j = 0; j < nbins; j++) {
+            char name[64];
+            size_t sz = 0, len = sizeof sz;
+            snprintf(name, sizeof name, "arenas.bin.%u.size", j);
+            if (M(mallctl)(name, &sz, &len, NULL, 0) != 0)
+                FATAL("%s: mallctl(%s) failed", who, name);
+            void *p = M(mallocx)(sz, MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE);
+            if (!p)
+                FATAL("%s: mallocx(%zu) from arena %u failed", who, sz, a);
+            memset(p, 0x5a, sz);
+            M(dallocx)(p, MALLOCX_TCACHE_NONE);
+        }
+        void *big = M(mallocx)(300 * KiB, MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE);
+        if (!big)
+            FATAL("%s: large mallocx from arena %u failed", who, a);
+        memset(big, 0x5a, 300 * KiB);
+        M(dallocx)(big, MALLOCX_TCACHE_NONE);
+    }
+    M(malloc_trim)(0); /* arena_pin_lock, every arena's page allocator */
+    unsigned ind = 0;
+    size_t len = sizeof ind;
+    if (M(mallctl)("arenas.create", &ind, &len, NULL, 0) != 0) /* arenas_lock, base */
+        FATAL("%s: arenas.create failed", who);
+    void *p = M(mallocx)(5000, MALLOCX_ARENA(ind) | MALLOCX_TCACHE_NONE);
+    if (!p)
+        FATAL("%s: mallocx from the new arena %u failed", who, ind);
+    M(dallocx)(p, MALLOCX_TCACHE_NONE);
+    unsigned tc = 0;
+    len = sizeof tc;
+    if (M(mallctl)("tcache.create", &tc, &len, NULL, 0) != 0) /* the tcache table */
+        FATAL("%s: tcache.create failed", who);
+    if (M(mallctl)("tcache.destroy", NULL, NULL, &tc, sizeof tc) != 0)
+        FATAL("%s: tcache.destroy failed", who);
+    pthread_t t;
+    void *ret = NULL;
+    if (pthread_create(&t, NULL, lk_thread, NULL) || pthread_join(t, &ret) || ret != (void *)1)
+        FATAL("%s: a new thread failed", who);
+    lk_epoch();
+}
+
+static pthread_barrier_t lk_bar;
+
+static void *lk_holder(void *arg)
+{
+    /* allocates (so it is an arena's thread), then stays alive over the fork */
+    void *p = M(malloc)(100 + (size_t)(intptr_t)arg);
+    pthread_barrier_wait(&lk_bar);
+    pthread_barrier_wait(&lk_bar);
+    M(free)(p);
+    return NULL;
+}
+
+static int fork_locks(void *arg)
+{
+    (void)arg;
+    enum { NH = 3 };
+    lk_epoch(); /* ctl is set up (its fork handlers too) before the fork */
+    pthread_barrier_init(&lk_bar, NULL, NH + 1);
+    pthread_t h[NH];
+    for (int i = 0; i < NH; i++)
+        REQUIRE(pthread_create(&h[i], NULL, lk_holder, (void *)(intptr_t)i) == 0,
+                "pthread_create failed");
+    pthread_barrier_wait(&lk_bar);
+    unsigned n = lk_u("arenas.narenas");
+    if (n > 64)
+        n = 64;
+    unsigned before[64], after[64];
+    unsigned sum_before = lk_nthreads(before, n);
+    CHECK(sum_before >= NH + 1, "before the fork: %u threads in the arenas' counts, want >= %d",
+          sum_before, NH + 1);
+    for (int round = 0; round < 2; round++) {
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        REQUIRE(pid >= 0, "fork: %s", strerror(errno));
+        if (pid == 0) {
+            alarm(10); /* a lock left held: the child dies of SIGALRM */
+            unsigned cnt[64];
+            unsigned mine = lk_u("thread.arena");
+            unsigned sum = lk_nthreads(cnt, n);
+            CHECK(sum == 1, "child: %u threads in the arenas' counts, want 1 (the forking one)",
+                  sum);
+            CHECK(mine < n && cnt[mine] == 1, "child: its arena %u counts %u threads, want 1",
+                  mine, mine < n ? cnt[mine] : 0);
+            lk_use_all("child");
+            _exit(t_failures ? 1 : 0);
+        }
+        int st = -1;
+        double t0 = t_now();
+        pid_t rp;
+        while ((rp = waitpid(pid, &st, WNOHANG)) == 0 && t_now() - t0 < 30)
+            usleep(1000);
+        if (rp == 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            st = -1;
+        }
+        char d[96];
+        t_describe_status(st, d, sizeof d);
+        CHECK(st == 0, "fork %d: the child %s%s", round, d,
+              WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM
+                  ? " (deadlocked: a lock the fork handlers took was not reset)"
+                  : "");
+        unsigned sum_after = lk_nthreads(after, n);
+        for (unsigned i = 0; i < n; i++)
+            CHECK(after[i] == before[i], "parent, after fork %d: arena %u counts %u threads, %u before",
+                  round, i, after[i], before[i]);
+        (void)sum_after;
+        if (t_failures)
+            break;
+        if (round == 0)
+            lk_use_all("parent"); /* every lock released in the parent */
+
+    }
+    pthread_barrier_wait(&lk_bar);
+    for (int i = 0; i < NH; i++)
+        pthread_join(h[i], NULL);
+    printf("%s: locks: the child and the parent used every lock after a fork (%u arenas)\n",
+           t_name, n);
+    return t_failures ? 1 : 0;
+}
+/* ------------------------------------------------------------------ fork while a lock is held */
+
+static extent_hooks_t *held_dflt;
+static atomic_int held_armed, held_in_hook, held_done;
+static unsigned held_arena;
+
+static void *held_alloc(extent_hooks_t *h, void *na, size_t size, size_t align, bool *zero,
+                        bool *commit, unsigned ind)
+{
+    (void)h;
+    if (atomic_exchange(&held_armed, 0)) {
+        atomic_store(&held_in_hook, 1);
+        usleep(300 * 1000); /* with the arena's page-allocator lock held */
+        atomic_store(&held_done, 1);
+    }
+    return held_dflt->alloc(held_dflt, na, size, align, zero, commit, ind);
+}
+static extent_hooks_t held_hooks = {held_alloc, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+
+static void *held_thread(void *arg)
+{
+    (void)arg;
+    return M(mallocx)(2 * MiB, MALLOCX_ARENA(held_arena) | MALLOCX_TCACHE_NONE);
+}
+
+static int fork_held(void *arg)
+{
+    (void)arg;
+    size_t len = sizeof held_dflt;
+    REQUIRE(M(mallctl)("arena.0.extent_hooks", &held_dflt, &len, NULL, 0) == 0 && held_dflt,
+            "arena.0.extent_hooks failed");
+    extent_hooks_t *hp = &held_hooks;
+    len = sizeof held_arena;
+    REQUIRE(M(mallctl)("arenas.create", &held_arena, &len, &hp, sizeof hp) == 0,
+            "arenas.create with hooks failed");
+    atomic_store(&held_armed, 1);
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, held_thread, NULL) == 0, "pthread_create failed");
+    double t0 = t_now();
+    while (!atomic_load(&held_in_hook) && t_now() - t0 < 10)
+        usleep(100);
+    REQUIRE(atomic_load(&held_in_hook), "the extent hook was not called");
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        alarm(15);
+        CHECK(atomic_load(&held_done),
+              "child: forked while another thread was inside arena %u's extent hook (its "
+              "page-allocator lock held): the fork did not wait for the lock",
+              held_arena);
+        void *p = M(mallocx)(3 * MiB, MALLOCX_ARENA(held_arena) | MALLOCX_TCACHE_NONE);
+        CHECK(p != NULL, "child: mallocx from arena %u failed", held_arena);
+        if (p) {
+            memset(p, 1, 3 * MiB);
+            M(dallocx)(p, MALLOCX_TCACHE_NONE);
+        }
+        _exit(t_failures ? 1 : 0);
+    }
+    int st = -1;
+    t0 = t_now();
+    pid_t rp;
+    while ((rp = waitpid(pid, &st, WNOHANG)) == 0 && t_now() - t0 < 30)
+        usleep(1000);
+    if (rp == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+        st = -1;
+    }
+    char d[96];
+    t_describe_status(st, d, sizeof d);
+    CHECK(st == 0, "the child %s", d);
+    void *r = NULL;
+    pthread_join(t, &r);
+    CHECK(r != NULL, "mallocx in the hooked arena failed");
+    void *p = M(mallocx)(3 * MiB, MALLOCX_ARENA(held_arena) | MALLOCX_TCACHE_NONE);
+    CHECK(p != NULL, "parent: mallocx from arena %u after the fork failed", held_arena);
+    M(dallocx)(p, MALLOCX_TCACHE_NONE);
+    M(dallocx)(r, MALLOCX_TCACHE_NONE);
+    if (!t_failures)
+        printf("%s: held: a fork waited for another thread's extent hook (arena %u)\n",
+               t_name, held_arena);
+    return t_failures ? 1 : 0;
+}
+#endif
+
 int main(int argc, char **argv)
 {
     t_name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
@@ -374,6 +658,22 @@ int main(int argc, char **argv)
               st == -1 ? " (fork from a signal handler deadlocked?)" : "");
         any = 1;
     }
-    REQUIRE(any, "unknown sub-test '%s' (threads, signal)", what);
+#if !defined(T_GLIBC)
+    if (!strcmp(what, "locks") || !strcmp(what, "all")) {
+        int st = t_run_child(fork_locks, NULL, 60, "fork locks");
+        char d[96];
+        t_describe_status(st, d, sizeof d);
+        CHECK(st == 0, "fork locks: the test process ended with %s", d);
+        any = 1;
+    }
+    if (!strcmp(what, "held") || !strcmp(what, "all")) {
+        int st = t_run_child(fork_held, NULL, 60, "fork held");
+        char d[96];
+        t_describe_status(st, d, sizeof d);
+        CHECK(st == 0, "fork held: the test process ended with %s", d);
+        any = 1;
+    }
+#endif
+    REQUIRE(any, "unknown sub-test '%s' (threads, signal, locks, held)", what);
     return t_finish();
 }

@@ -7,7 +7,16 @@
  *  - threads whose very first call is free() of a block from another
  *    thread, realloc(), calloc(), posix_memalign() or malloc_usable_size();
  *  - dlopen / dlsym (which allocate inside the dynamic loader), and
- *    functions of the C library that allocate (strdup, asprintf, fopen).
+ *    functions of the C library that allocate (strdup, asprintf, fopen);
+ *  - each other entry point as the process's very first allocator call:
+ *    the program runs itself again with MOSAIC_TEST_FIRST=<kind>, and its
+ *    constructor makes that call first (calloc, realloc(NULL), memalign,
+ *    aligned_alloc, posix_memalign, valloc, pvalloc, free(NULL) then
+ *    malloc, malloc_usable_size(NULL) then malloc), with errno set to a
+ *    sentinel that a successful call keeps (not checked against glibc).
+ *    The first call is the allocator's first only where nothing runs
+ *    before the test's constructor: the static build; elsewhere the
+ *    library's own constructor has initialised it.
  */
 #include "common.h"
 #include <pthread.h>
@@ -28,8 +37,93 @@ static void *ctor_thread(void *arg)
     return p;
 }
 
+/* MOSAIC_TEST_FIRST=<kind>: the first call, made by early() */
+static const char *const first_kinds[] = {"calloc", "realloc", "memalign", "aligned_alloc",
+                                          "posix_memalign", "valloc", "pvalloc", "free",
+                                          "usable_size"};
+enum { NFIRST = sizeof first_kinds / sizeof first_kinds[0] };
+static int first_kind = -1;
+static void *first_block;
+static int first_errno;
+static size_t first_want, first_align;
+
+static void first_call(void)
+{
+    errno = 1234; /* kept by a successful call */
+    switch (first_kind) {
+    case 0: first_block = M(calloc)(10, 30); first_want = 300; first_align = 16; break;
+    case 1: first_block = M(realloc)(NULL, 5000); first_want = 5000; first_align = 16; break;
+    case 2: first_block = M(memalign)(4096, 100); first_want = 100; first_align = 4096; break;
+    case 3: first_block = M(aligned_alloc)(256, 512); first_want = 512; first_align = 256; break;
+    case 4:
+        if (M(posix_memalign)(&first_block, 64, 64))
+            first_block = NULL;
+        first_want = 64;
+        first_align = 64;
+        break;
+    case 5: first_block = M(valloc)(10); first_want = 10; first_align = 4096; break;
+    case 6: first_block = M(pvalloc)(10); first_want = 4096; first_align = 4096; break;
+    case 7:
+        M(free)(NULL);
+        first_block = M(malloc)(100);
+        first_want = 100;
+        first_align = 16;
+        break;
+    case 8:
+        if (M(malloc_usable_size)(NULL) != 0)
+            break;
+        first_block = M(malloc)(100);
+        first_want = 100;
+        first_align = 16;
+        break;
+    }
+    first_errno = errno;
+}
+
+/* the child run for one kind: checks what early() got */
+static int first_check(void)
+{
+    CHECK(first_block != NULL, "first call %s failed", first_kinds[first_kind]);
+    if (!first_block)
+        return t_finish();
+    CHECK(((uintptr_t)first_block & (first_align - 1)) == 0, "first call %s: %p misaligned",
+          first_kinds[first_kind], first_block);
+    CHECK(M(malloc_usable_size)(first_block) >= first_want, "first call %s: usable %zu < %zu",
+          first_kinds[first_kind], M(malloc_usable_size)(first_block), first_want);
+    if (first_kind == 0)
+        for (size_t i = 0; i < first_want; i++)
+            if (((unsigned char *)first_block)[i]) {
+                CHECK(0, "first call calloc: byte %zu not zero", i);
+                break;
+            }
+#if !defined(T_GLIBC)
+    CHECK(first_errno == 1234, "first call %s changed errno to %d", first_kinds[first_kind],
+          first_errno);
+#endif
+    memset(first_block, 0x3c, first_want);
+    void *more[64];
+    for (int i = 0; i < 64; i++) {
+        more[i] = M(malloc)((size_t)i * 300 + 1);
+        CHECK(more[i] != NULL, "malloc after the first call %s failed", first_kinds[first_kind]);
+    }
+    for (int i = 0; i < 64; i++)
+        M(free)(more[i]);
+    M(free)(first_block);
+    return t_finish();
+}
+
 __attribute__((constructor(101))) static void early(void)
 {
+    const char *fk = getenv("MOSAIC_TEST_FIRST");
+    if (fk) {
+        for (int i = 0; i < NFIRST; i++)
+            if (!strcmp(fk, first_kinds[i]))
+                first_kind = i;
+        if (first_kind >= 0) {
+            first_call();
+            return;
+        }
+    }
     ctor_blocks[0] = M(malloc)(1);
     ctor_blocks[1] = M(calloc)(10, 10);
     ctor_blocks[2] = M(realloc)(NULL, 300);
@@ -93,6 +187,8 @@ int main(int argc, char **argv)
     (void)argc;
     t_name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
     t_check_allocator();
+    if (first_kind >= 0)
+        return first_check();
     CHECK(ctor_ran, "the constructor did not run");
     static const size_t want[8] = {1, 100, 300, 100, 64, 512, 1 << 20, 10};
     static const size_t align[8] = {16, 16, 16, 4096, 64, 256, 16, 4096};
@@ -150,5 +246,33 @@ int main(int argc, char **argv)
     }
     free(a);
     free(s);
+
+    /* each entry point as the first call of a fresh process (this program again) */
+    for (int k = 0; k < NFIRST; k++) {
+        fflush(stdout);
+        fflush(stderr);
+        /* (set here: the child only execs, it does not allocate) */
+        REQUIRE(setenv("MOSAIC_TEST_FIRST", first_kinds[k], 1) == 0, "setenv failed");
+        pid_t pid = fork();
+        REQUIRE(pid >= 0, "fork failed");
+        if (pid == 0) {
+            execv("/proc/self/exe", argv);
+            _exit(126);
+        }
+        unsetenv("MOSAIC_TEST_FIRST");
+        int st = -1;
+        double t0 = t_now();
+        pid_t rp;
+        while ((rp = waitpid(pid, &st, WNOHANG)) == 0 && t_now() - t0 < 20)
+            usleep(1000);
+        if (rp == 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            st = -1;
+        }
+        char d[96];
+        t_describe_status(st, d, sizeof d);
+        CHECK(st == 0, "a process whose first allocator call is %s: %s", first_kinds[k], d);
+    }
     return t_finish();
 }

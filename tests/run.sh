@@ -93,6 +93,8 @@ fork-signal[linked]|120|$T/fork_linked|0|$T/fork_linked signal
 fork-signal[glibc]|120|$T/fork_glibc|0|$T/fork_glibc signal
 fork-signal-alloc[linked]|120|$T/fork_linked|0|MOSAIC_TEST_SIGFORK_ALLOC=1 $T/fork_linked signal
 fork-signal-alloc[glibc]|120|$T/fork_glibc|0|MOSAIC_TEST_SIGFORK_ALLOC=1 $T/fork_glibc signal
+fork-locks[linked]|120|$T/fork_linked|0|$T/fork_linked locks
+fork-held[linked]|120|$T/fork_linked|0|$T/fork_linked held
 badfree[linked]|120|$T/badfree_linked|0|$T/badfree_linked
 badfree[mosaic]|120|$T/badfree_mosaic|0|$T/badfree_mosaic
 badfree[static]|120|$T/badfree_static|0|$T/badfree_static
@@ -118,6 +120,10 @@ edge[asan]|300|$T/edge_asan|0|$ASAN $NOASLR $T/edge_asan
 align[asan]|300|$T/align_asan|0|$ASAN $NOASLR $T/align_asan
 EOF
 )
+# the harness itself: fake tests that fail, crash, hang or are missing are
+# never reported as passed, by this script or tests/ctl/run.sh
+TESTS="$TESTS
+harness-check|60|tests/harness_check.sh|0|sh tests/harness_check.sh"
 # the mallctl / statistics / configuration suite (tests/ctl, `make test-ctl`)
 # runs as one test when it is there
 if [ -f tests/ctl/ctl.mk ]; then
