@@ -616,6 +616,31 @@ static void test_muzzy(void) {
     CLOCK_CHECK(reads0);
 }
 
+/* Lazy purging is MADV_FREE where the kernel has it: muzzy pages stay
+ * resident until the kernel needs the memory (mincore still finds them),
+ * where the MADV_DONTNEED fallback drops them at once. The test probes
+ * MADV_FREE on a page of its own and expects whichever the kernel allows. */
+static void test_muzzy_madv_free(void) {
+    char *q = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(q != MAP_FAILED);
+    q[0] = 1;
+    bool have = madvise(q, 4096, MADV_FREE) == 0;
+    munmap(q, 4096);
+    int fl;
+    unsigned a = decay_arena(0, -1, &fl); /* purged lazily at the free, never further */
+    char *p = mallocx(1 << 20, fl);
+    REQUIRE(p);
+    memset(p, 1, 1 << 20);
+    dallocx(p, fl);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pmuzzy", a), PAGES_MIB);
+    static unsigned char vec[PAGES_MIB];
+    REQUIRE(mincore(p, 1 << 20, vec) == 0);
+    size_t resident = 0;
+    for (size_t i = 0; i < PAGES_MIB; i++) resident += vec[i] & 1;
+    CHECK_EQ_U(resident, (have ? PAGES_MIB : 0));
+}
+
 /* An explicit decay (arena.<i>.decay) purges what is old enough even right
  * after another decay check: the rate limit of the checks on the
  * allocation paths (dirty_decay_ms / 16) does not apply to it. */
@@ -697,6 +722,7 @@ static const tcase_t tests[] = {
     {"arena_purge_decay", test_arena_purge_decay},
     {"decay_age", test_decay_age},
     {"muzzy", test_muzzy},
+    {"muzzy_madv_free", test_muzzy_madv_free},
     {"decay_explicit_now", test_decay_explicit_now},
     {"decay_ms_applies_now", test_decay_ms_applies_now},
     {"coalesce", test_coalesce},
