@@ -424,22 +424,11 @@ T_UNUSED static size_t t_first_nonzero(const void *p, size_t n)
 /* ---------------------------------------------------------------- child processes */
 
 /*
- * Run fn(arg) in a child process with a time limit. Returns the wait status,
- * or -1 if it had to be killed (timeout: reported as a failure by callers).
+ * Waits for child pid at most timeout_s seconds. Returns its wait status, or
+ * -1 if it had to be killed (timeout: reported as a failure by callers).
  */
-T_UNUSED static int t_run_child(int (*fn)(void *), void *arg, double timeout_s, const char *what)
+T_UNUSED static int t_wait_child(pid_t pid, double timeout_s, const char *what)
 {
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0)
-        FATAL("fork for %s: %s", what, strerror(errno));
-    if (pid == 0) {
-        int rc = fn(arg);
-        fflush(stdout);
-        fflush(stderr);
-        _exit(rc);
-    }
     double t0 = t_now();
     for (;;) {
         int st;
@@ -453,8 +442,25 @@ T_UNUSED static int t_run_child(int (*fn)(void *), void *arg, double timeout_s, 
             waitpid(pid, &st, 0);
             return -1;
         }
-        usleep(2000);
+        usleep(1000);
     }
+}
+
+/* Runs fn(arg) in a child process with a time limit: t_wait_child's result. */
+T_UNUSED static int t_run_child(int (*fn)(void *), void *arg, double timeout_s, const char *what)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0)
+        FATAL("fork for %s: %s", what, strerror(errno));
+    if (pid == 0) {
+        int rc = fn(arg);
+        fflush(stdout);
+        fflush(stderr);
+        _exit(rc);
+    }
+    return t_wait_child(pid, timeout_s, what);
 }
 
 T_UNUSED static void t_describe_status(int st, char *buf, size_t n)

@@ -232,16 +232,7 @@ static int fork_threads(void *arg)
         REQUIRE(pid >= 0, "fork #%d: %s", n, strerror(errno));
         if (pid == 0)
             _exit(child_work(n));
-        int st;
-        double t0 = t_now();
-        pid_t rp;
-        while ((rp = waitpid(pid, &st, WNOHANG)) == 0 && t_now() - t0 < 30)
-            usleep(1000);
-        if (rp == 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            st = -1;
-        }
+        int st = t_wait_child(pid, 30, "the child");
         if (st != 0) {
             char d[96];
             t_describe_status(st, d, sizeof d);
@@ -514,16 +505,7 @@ static int fork_locks(void *arg)
             lk_use_all("child");
             _exit(t_failures ? 1 : 0);
         }
-        int st = -1;
-        double t0 = t_now();
-        pid_t rp;
-        while ((rp = waitpid(pid, &st, WNOHANG)) == 0 && t_now() - t0 < 30)
-            usleep(1000);
-        if (rp == 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            st = -1;
-        }
+        int st = t_wait_child(pid, 30, "the child");
         char d[96];
         t_describe_status(st, d, sizeof d);
         CHECK(st == 0, "fork %d: the child %s%s", round, d,
@@ -608,16 +590,7 @@ static int fork_held(void *arg)
         }
         _exit(t_failures ? 1 : 0);
     }
-    int st = -1;
-    t0 = t_now();
-    pid_t rp;
-    while ((rp = waitpid(pid, &st, WNOHANG)) == 0 && t_now() - t0 < 30)
-        usleep(1000);
-    if (rp == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &st, 0);
-        st = -1;
-    }
+    int st = t_wait_child(pid, 30, "the child");
     char d[96];
     t_describe_status(st, d, sizeof d);
     CHECK(st == 0, "the child %s", d);
@@ -642,38 +615,30 @@ int main(int argc, char **argv)
     seed = t_seed();
     printf("%s: seed %#" PRIx64 "\n", t_name, seed);
     const char *what = argc > 1 ? argv[1] : "all";
-    int any = 0;
-    if (!strcmp(what, "threads") || !strcmp(what, "all")) {
-        int st = t_run_child(fork_threads, NULL, 120, "fork threads");
-        char d[96];
-        t_describe_status(st, d, sizeof d);
-        CHECK(st == 0, "fork threads: the test process ended with %s", d);
-        any = 1;
-    }
-    if (!strcmp(what, "signal") || !strcmp(what, "all")) {
-        int st = t_run_child(fork_signal, NULL, 60, "fork signal");
-        char d[96];
-        t_describe_status(st, d, sizeof d);
-        CHECK(st == 0, "fork signal: the test process ended with %s%s", d,
-              st == -1 ? " (fork from a signal handler deadlocked?)" : "");
-        any = 1;
-    }
+    static const struct {
+        const char *name;
+        int (*fn)(void *);
+        double limit_s;
+        const char *hint; /* what a timeout most likely means */
+    } cases[] = {
+        {"threads", fork_threads, 120, ""},
+        {"signal", fork_signal, 60, " (fork from a signal handler deadlocked?)"},
 #if !defined(T_GLIBC)
-    if (!strcmp(what, "locks") || !strcmp(what, "all")) {
-        int st = t_run_child(fork_locks, NULL, 60, "fork locks");
-        char d[96];
-        t_describe_status(st, d, sizeof d);
-        CHECK(st == 0, "fork locks: the test process ended with %s", d);
-        any = 1;
-    }
-    if (!strcmp(what, "held") || !strcmp(what, "all")) {
-        int st = t_run_child(fork_held, NULL, 60, "fork held");
-        char d[96];
-        t_describe_status(st, d, sizeof d);
-        CHECK(st == 0, "fork held: the test process ended with %s", d);
-        any = 1;
-    }
+        {"locks", fork_locks, 60, ""},
+        {"held", fork_held, 60, ""},
 #endif
+    };
+    int any = 0;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        if (strcmp(what, cases[c].name) && strcmp(what, "all"))
+            continue;
+        char label[32], d[96];
+        snprintf(label, sizeof label, "fork %s", cases[c].name);
+        int st = t_run_child(cases[c].fn, NULL, cases[c].limit_s, label);
+        t_describe_status(st, d, sizeof d);
+        CHECK(st == 0, "%s: the test process ended with %s%s", label, d, st == -1 ? cases[c].hint : "");
+        any = 1;
+    }
     REQUIRE(any, "unknown sub-test '%s' (threads, signal, locks, held)", what);
     return t_finish();
 }

@@ -260,16 +260,7 @@ int main(int argc, char **argv)
             _exit(126);
         }
         unsetenv("MOSAIC_TEST_FIRST");
-        int st = -1;
-        double t0 = t_now();
-        pid_t rp;
-        while ((rp = waitpid(pid, &st, WNOHANG)) == 0 && t_now() - t0 < 20)
-            usleep(1000);
-        if (rp == 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            st = -1;
-        }
+        int st = t_wait_child(pid, 20, "the child");
         char d[96];
         t_describe_status(st, d, sizeof d);
         CHECK(st == 0, "a process whose first allocator call is %s: %s", first_kinds[k], d);

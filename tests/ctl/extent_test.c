@@ -401,16 +401,6 @@ static void test_shrink_decay0(void) {
     dallocx(p, fl);
 }
 
-static long vmsize_kib(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    long kb = -1;
-    char line[256];
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmSize: %ld kB", &kb) == 1) break;
-    if (f) fclose(f);
-    return kb;
-}
-
 /* The default alloc hook maps with an alignment by over-mapping and
  * trimming both ends: alloc + destroy cycles leave the address space as it
  * was. Mutant: os_map not unmapping the trimmed tail (each cycle then

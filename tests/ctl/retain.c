@@ -27,15 +27,6 @@ static void epoch(void) {
     uint64_t e = 1;
     mallctl("epoch", NULL, NULL, &e, sizeof(e));
 }
-static long vmsize_kib(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    long kb = -1;
-    char line[256];
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmSize: %ld kB", &kb) == 1) break;
-    if (f) fclose(f);
-    return kb;
-}
 
 static void test_retain(bool expect) {
     bool retain = !expect;

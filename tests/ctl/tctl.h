@@ -29,6 +29,18 @@ typedef struct {
     void (*fn)(void);
 } tcase_t;
 
+/* The process's address space (VmSize in /proc/self/status), KiB; -1 when
+ * it cannot be read. */
+__attribute__((unused)) static long vmsize_kib(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    long kb = -1;
+    char line[256];
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmSize: %ld kB", &kb) == 1) break;
+    if (f) fclose(f);
+    return kb;
+}
+
 static char *t_msg;    /* shared with the parent (MAP_SHARED) */
 static int t_nfailed;  /* checks failed in this child */
 
