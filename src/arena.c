@@ -356,14 +356,17 @@ static inline void bin_run_end(arena_t *a, bin_t *b, unsigned ind, extent_t *s, 
 }
 
 /*
- * Marks v[0..n) free in their slabs' bitmaps, in runs: consecutive blocks
- * of one slab (the common case: blocks are freed in about the order they
- * were handed out) are recognised by their offset from the last slab's
- * start, without a pagemap lookup: a slab's window is its first
- * nregs * size bytes. A run adds to its slab's free count, and fixes the
- * slab's list position, once, at its end. With foreign non-NULL, blocks
- * of other arenas are compacted into foreign[] (counted in *nforeign) for
- * the caller; without, all of v[] must belong to a. Called with b's lock.
+ * Marks v[0..n) free in their slabs' bitmaps. Blocks are mostly freed in
+ * about the order they were handed out, so consecutive blocks tend to share
+ * a bitmap word and a slab: the word being updated stays in a register,
+ * and a block inside the word's window (the 64 regions it covers) needs
+ * neither a pagemap lookup nor a reload; only a block outside it looks up
+ * its word, and only one outside the slab's window (its first nregs * size
+ * bytes) its slab. A run of one slab's blocks adds to the slab's free count,
+ * and fixes its list position, once, at its end. With foreign non-NULL,
+ * blocks of other arenas are compacted into foreign[] (counted in
+ * *nforeign) for the caller; without, all of v[] must belong to a. Called
+ * with b's lock.
  */
 static inline void bin_free_regions(arena_t *a, bin_t *b, unsigned ind, void **v, unsigned n,
                                     void **foreign, unsigned *nforeign) {
@@ -372,30 +375,51 @@ static inline void bin_free_regions(arena_t *a, bin_t *b, unsigned ind, void **v
     const uint32_t nregs = sc_slab[ind].nregs;
     const uintptr_t span = (uintptr_t)nregs * size;
     extent_t *const cur = b->cur;
-    extent_t *s = NULL;
-    uintptr_t base = 0; /* no slab yet: the first window check fails */
-    uint32_t run = 0;
-    for (unsigned i = 0; i < n; i++) {
-        void *p = v[i];
-        uintptr_t off = (uintptr_t)p - base;
-        if (unlikely(off >= span)) {
-            extent_t *t = arena_flush_lookup(p, ind);
-            if (foreign && unlikely(t->pa != &a->pa)) {
-                foreign[(*nforeign)++] = p;
-                continue;
+    extent_t *s = NULL;       /* the run's slab; while set, `word` is held */
+    uintptr_t base = 0;       /* s->addr */
+    uintptr_t wbase = 0, wspan = 0; /* the held word's window: none yet */
+    uint32_t wi = 0;          /* the held word's index in s->bitmap */
+    uint64_t word = 0;
+    void **start = v;         /* the run's first block (less foreign ones) */
+    for (void **q = v, **end = v + n; q != end; q++) {
+        void *p = *q;
+        uintptr_t offw = (uintptr_t)p - wbase;
+        if (unlikely(offw >= wspan)) {
+            if (s) s->bitmap[wi] = word; /* before the run's end can give s back */
+            uintptr_t off = (uintptr_t)p - base;
+            if (!s || off >= span) {
+                extent_t *t = arena_flush_lookup(p, ind);
+                if (foreign && unlikely(t->pa != &a->pa)) {
+                    foreign[(*nforeign)++] = p;
+                    start++;
+                    continue; /* (the held word is stored: storing it again is harmless) */
+                }
+                off = (uintptr_t)p - t->addr;
+                if (unlikely(off >= span)) arena_bad_free(p, pm_entry(t, true, ind + 1), "free");
+                if (s) bin_run_end(a, b, ind, s, (uint32_t)(q - start), cur, nregs);
+                start = q;
+                s = t;
+                base = s->addr;
             }
-            off = (uintptr_t)p - t->addr;
-            if (unlikely(off >= span)) arena_bad_free(p, pm_entry(t, true, ind + 1), "free");
-            if (run) bin_run_end(a, b, ind, s, run, cur, nregs);
-            run = 0;
-            s = t;
-            base = s->addr;
+            wi = sc_slab_quot(divc, off) / 64; /* off < span < 2^32 */
+            wbase = base + (uintptr_t)wi * 64 * size;
+            wspan = (nregs - wi * 64 < 64 ? nregs - wi * 64 : 64) * size;
+            word = s->bitmap[wi];
+            offw = (uintptr_t)p - wbase;
         }
-        if (unlikely(!slab_mark_free(s, divc, off))) /* off < span */
-            arena_bad_free(p, pm_entry(s, true, ind + 1), "free");
-        run++;
+        /* The product's high half is the region's bit in the word, its low
+         * half below divc when offw is a region start (sizeclass.h): the
+         * window starts at one. */
+        unsigned __int128 m = (unsigned __int128)divc * offw;
+        if (unlikely((uint64_t)m >= divc)) arena_bad_free(p, pm_entry(s, true, ind + 1), "free");
+        uint64_t bit = (uint64_t)1 << (unsigned)(m >> 64);
+        if (unlikely(word & bit)) arena_bad_free(p, pm_entry(s, true, ind + 1), "free");
+        word |= bit;
     }
-    if (run) bin_run_end(a, b, ind, s, run, cur, nregs);
+    if (s) {
+        s->bitmap[wi] = word;
+        bin_run_end(a, b, ind, s, (uint32_t)(v + n - start), cur, nregs);
+    }
 }
 
 /* Empties b's transfer stack into the slabs (the stats already count its

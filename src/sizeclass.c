@@ -16,6 +16,7 @@ static size_t sc_index2size_compute(unsigned i) {
 static void sc_slab_choose(unsigned i) {
     size_t size = sc_size[i];
     size_t min_bytes = size * 4 > 8192 ? size * 4 : 8192;
+    if (size * SC_SLAB_MAXREGS <= 32768) min_bytes = size * SC_SLAB_MAXREGS;
     size_t pmin = ALIGN_UP(min_bytes, OS_PAGE) / OS_PAGE;
     size_t best_p = pmin, best_waste = (size_t)-1;
     for (size_t p = pmin; p <= pmin * 2; p++) {

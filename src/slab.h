@@ -9,9 +9,25 @@
 #include "extent.h"
 #include "sizeclass.h"
 
+/* Writes the m addresses r, r + size, ... downwards from top (r at top[-1]);
+ * returns the new top. Four a step: a slab's fresh words are handed out
+ * this way, so it is the fill's common case. */
+static inline void **slab_stride(void **top, uintptr_t r, size_t size, unsigned m) {
+    for (; m >= 4; m -= 4, r += 4 * size, top -= 4) {
+        top[-1] = (void *)r;
+        top[-2] = (void *)(r + size);
+        top[-3] = (void *)(r + 2 * size);
+        top[-4] = (void *)(r + 3 * size);
+    }
+    for (; m; m--, r += size) *--top = (void *)r;
+    return top;
+}
+
 /* Takes up to n free regions into the top of out[0..n), lowest address at
  * out[n-1]; returns how many (they occupy out[n-got..n)). One pass over the
- * bitmap words. */
+ * bitmap words. A word whose free bits are one run (a fresh slab's, or the
+ * rest of one a fill began) is handed out as a stride, without a count per
+ * region. */
 static inline unsigned slab_alloc_batch(extent_t *s, size_t size, void **out, unsigned n) {
     unsigned want = n < s->nfree ? n : s->nfree, left = want;
     void **top = out + n; /* filled downwards */
@@ -19,16 +35,13 @@ static inline unsigned slab_alloc_batch(extent_t *s, size_t size, void **out, un
     for (uint64_t *w = s->bitmap; left; w++, wbase += 64 * size) {
         uint64_t bits = *w;
         if (!bits) continue;
-        if (left >= 64 && bits == ~(uint64_t)0) { /* 64 free in a row: a stride, 4 a step */
-            uintptr_t r = wbase;
-            for (unsigned k = 0; k < 64; k += 4, r += 4 * size, top -= 4) {
-                top[-1] = (void *)r;
-                top[-2] = (void *)(r + size);
-                top[-3] = (void *)(r + 2 * size);
-                top[-4] = (void *)(r + 3 * size);
-            }
-            bits = 0;
-            left -= 64;
+        unsigned lo = (unsigned)__builtin_ctzll(bits);
+        uint64_t x = bits >> lo; /* the free bits from the lowest */
+        if (!(x & (x + 1))) { /* one run: bits lo .. lo + len - 1 */
+            unsigned len = 64 - (unsigned)__builtin_clzll(x), m = len < left ? len : left;
+            top = slab_stride(top, wbase + lo * size, size, m);
+            bits = m == len ? 0 : bits & (~(uint64_t)0 << (lo + m)); /* (lo + m < 64) */
+            left -= m;
         } else if (left >= 64) { /* the whole word: no count per region */
             void **t0 = top;
             do {

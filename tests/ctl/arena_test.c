@@ -292,9 +292,11 @@ static void test_tcache_idle_trim_two(void) {
     CHECK_EQ_U(rd_z("stats.arenas.%u.lextents.%u.curlextents", a, l), 1);
 }
 
-/* The pressure drain's back-off, step by step, in one arena (64 B regions;
- * a "drain" is seen as the arena's 64 B slabs becoming non-full, or as
- * emptied slabs giving their pages to a large block):
+/* The pressure drain's back-off, step by step, in one arena (128 B regions,
+ * in 8 KiB slabs: one emptied slab is less than an eighth of a 128 KiB
+ * drain, so it does not make the drain productive; a "drain" is seen as the
+ * arena's 128 B slabs becoming non-full, or as emptied slabs giving their
+ * pages to a large block):
  *  0. Regions parked and then taken back by fills are no longer parked: a
  *     large block that then needs new memory drains nothing and leaves the
  *     gap at 0, so a drain right after (little growth) still happens.
@@ -303,7 +305,9 @@ static void test_tcache_idle_trim_two(void) {
  *     happens with no growth at all.
  *  C. An unproductive drain from 256 KiB doubles it to 512 KiB: 256 KiB of
  *     growth then is not enough, 512 KiB is. */
-static void *bo_v[2 * PARK_N], *bo_w[PARK_N];
+#define BO_SIZE 128
+#define BO_N (256 * 1024 / BO_SIZE) /* 256 KiB of regions */
+static void *bo_v[BO_N], *bo_w[BO_N];
 static size_t bo_nonfull(unsigned a, unsigned j) {
     epoch();
     return rd_z("stats.arenas.%u.bins.%u.nonfull_slabs", a, j);
@@ -314,39 +318,39 @@ static void bo_park_even(int n) {
     park_flush();
 }
 static void bo_refill_even(int n) {
-    for (int i = 0; i < n; i += 2) REQUIRE((bo_v[i] = malloc(64)));
+    for (int i = 0; i < n; i += 2) REQUIRE((bo_v[i] = malloc(BO_SIZE)));
 }
 static void test_drain_backoff(void) {
     unsigned cur = rd_u("thread.arena"), a = new_arena();
     set_arena(a);
-    unsigned j = bin_of(64);
+    unsigned j = bin_of(BO_SIZE);
     uint32_t nregs = rd_u32("arenas.bin.%u.nregs", j);
     int lfl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
-    /* slabs a drain of bo_park_even(PARK_N) leaves non-full (at least); n0:
+    /* slabs a drain of bo_park_even(BO_N) leaves non-full (at least); n0:
      * non-full slabs before a large allocation (a refill may leave a few) */
-    size_t want = PARK_N / 2 / nregs, n0;
+    size_t want = BO_N / 2 / nregs, n0;
 
     /* 0. Park 256 KiB and take it all back (fills from the stack). */
-    for (int i = 0; i < PARK_N; i++) REQUIRE((bo_v[i] = malloc(64)));
-    for (int i = 0; i < PARK_N; i++) free(bo_v[i]);
+    for (int i = 0; i < BO_N; i++) REQUIRE((bo_v[i] = malloc(BO_SIZE)));
+    for (int i = 0; i < BO_N; i++) free(bo_v[i]);
     park_flush();
-    for (int i = 0; i < PARK_N; i++) REQUIRE((bo_v[i] = malloc(64)));
+    for (int i = 0; i < BO_N; i++) REQUIRE((bo_v[i] = malloc(BO_SIZE)));
     void *l0 = mallocx(128 << 10, lfl); /* nothing parked: no drain, gap stays 0 */
     REQUIRE(l0);
-    bo_park_even(PARK_N); /* 128 KiB parked, every slab half used */
+    bo_park_even(BO_N); /* 128 KiB parked, every slab half used */
     n0 = bo_nonfull(a, j);
     void *l0b = mallocx(512 << 10, lfl); /* 128 KiB of growth >= gap 0: drains */
     REQUIRE(l0b);
     CHECK(bo_nonfull(a, j) >= n0 + want, "no drain after parked regions were taken back: %zu",
           bo_nonfull(a, j));
     /* that drain emptied no slab: the gap is 256 KiB now (A) */
-    bo_refill_even(PARK_N);
+    bo_refill_even(BO_N);
 
     /* B. Whole slabs parked: 256 KiB of new slabs, all freed and parked,
      * then a large block (grown 512 KiB since the drain >= 256 KiB) drains
      * them, productively, and takes their pages. */
-    for (int i = 0; i < PARK_N; i++) REQUIRE((bo_w[i] = malloc(64)));
-    for (int i = 0; i < PARK_N; i++) free(bo_w[i]);
+    for (int i = 0; i < BO_N; i++) REQUIRE((bo_w[i] = malloc(BO_SIZE)));
+    for (int i = 0; i < BO_N; i++) free(bo_w[i]);
     park_flush();
     epoch();
     size_t res = rd_z("stats.arenas.%u.resident", a);
@@ -355,7 +359,7 @@ static void test_drain_backoff(void) {
     epoch();
     CHECK(rd_z("stats.arenas.%u.resident", a) <= res, "the productive drain did not happen");
     /* gap 0: with no growth since, the next large block drains again */
-    bo_park_even(PARK_N);
+    bo_park_even(BO_N);
     n0 = bo_nonfull(a, j);
     void *l3 = mallocx(512 << 10, lfl);
     REQUIRE(l3);
@@ -364,14 +368,14 @@ static void test_drain_backoff(void) {
     /* (unproductive: gap 256 KiB again) */
 
     /* C. Grown 512 KiB (l3) >= 256 KiB: drains, unproductively: 512 KiB. */
-    bo_refill_even(PARK_N);
-    bo_park_even(PARK_N);
+    bo_refill_even(BO_N);
+    bo_park_even(BO_N);
     n0 = bo_nonfull(a, j);
     void *l4 = mallocx(256 << 10, lfl); /* (no dirty run this big) */
     REQUIRE(l4);
     CHECK(bo_nonfull(a, j) >= n0 + want, "no drain after 512 KiB of growth: %zu", bo_nonfull(a, j));
-    bo_refill_even(PARK_N);
-    bo_park_even(PARK_N);
+    bo_refill_even(BO_N);
+    bo_park_even(BO_N);
     n0 = bo_nonfull(a, j);
     void *l5 = mallocx(128 << 10, lfl); /* grown 256 KiB (l4) < 512 KiB: no drain */
     REQUIRE(l5);
@@ -384,7 +388,7 @@ static void test_drain_backoff(void) {
     CHECK(bo_nonfull(a, j) >= n0 + want, "no drain after 512 KiB of growth with the gap at 512 KiB");
     void *ls[] = {l0, l0b, l2, l3, l4, l5, l6, l7};
     for (size_t i = 0; i < sizeof(ls) / sizeof(ls[0]); i++) dallocx(ls[i], lfl);
-    for (int i = 1; i < PARK_N; i += 2) free(bo_v[i]);
+    for (int i = 1; i < BO_N; i += 2) free(bo_v[i]);
     set_arena(cur);
 }
 
