@@ -407,14 +407,11 @@ static inline void bin_free_regions(arena_t *a, bin_t *b, unsigned ind, void **v
             word = s->bitmap[wi];
             offw = (uintptr_t)p - wbase;
         }
-        /* The product's high half is the region's bit in the word, its low
-         * half below divc when offw is a region start (sizeclass.h): the
-         * window starts at one. */
-        unsigned __int128 m = (unsigned __int128)divc * offw;
-        if (unlikely((uint64_t)m >= divc)) arena_bad_free(p, pm_entry(s, true, ind + 1), "free");
-        uint64_t bit = (uint64_t)1 << (unsigned)(m >> 64);
-        if (unlikely(word & bit)) arena_bad_free(p, pm_entry(s, true, ind + 1), "free");
-        word |= bit;
+        /* offw / size is the region's bit in the word (the window starts at
+         * a region: offw is a region start when off is) */
+        if (unlikely(!sc_slab_exact(divc, offw) ||
+                     os_bit_test_set(&word, sc_slab_quot(divc, offw))))
+            arena_bad_free(p, pm_entry(s, true, ind + 1), "free");
     }
     if (s) {
         s->bitmap[wi] = word;

@@ -1,6 +1,7 @@
 /*
  * os -- everything platform-specific: virtual memory (mmap, munmap, madvise,
- * mremap), CPU count, clocks, environment, raw writes to stderr and aborts.
+ * mremap), CPU count, clocks, environment, raw writes to stderr and aborts,
+ * and the one CPU instruction the C code cannot name (os_bit_test_set).
  * Owns one flag, set once in os_init (whether MADV_FREE works); the page
  * size is a constant, checked there.
  * Invariant: nothing here allocates through malloc; every call is a system
@@ -23,6 +24,21 @@
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((size_t)(a) - 1))
 #define ALIGN_DOWN(x, a) ((x) & ~((size_t)(a) - 1))
+
+/* Sets bit b (0..63) of *w; returns whether it was set already. One bts on
+ * x86-64 (its carry flag is the old bit), shift/test/or elsewhere. */
+static inline bool os_bit_test_set(uint64_t *w, uint64_t b) {
+#if defined(__x86_64__) && defined(__GCC_ASM_FLAG_OUTPUTS__)
+    bool old;
+    __asm__("btsq %q2, %0" : "+r"(*w), "=@ccc"(old) : "r"(b));
+    return old;
+#else
+    uint64_t bit = (uint64_t)1 << (b % 64);
+    bool old = (*w & bit) != 0;
+    *w |= bit;
+    return old;
+#endif
+}
 
 bool os_init(void);
 /* Anonymous read-write mapping of size bytes aligned to align (a power of two

@@ -8,16 +8,23 @@
 #define MOSAIC_SLAB_H
 #include "extent.h"
 #include "sizeclass.h"
+#include <string.h>
 
 /* Writes the m addresses r, r + size, ... downwards from top (r at top[-1]);
- * returns the new top. Four a step: a slab's fresh words are handed out
- * this way, so it is the fill's common case. */
+ * returns the new top. Four a step, two to a vector (the compiler's
+ * portable vector extension: SSE2 on x86-64): a slab's fresh words are
+ * handed out this way, so it is the fill's common case. */
+typedef uint64_t slab_v2 __attribute__((vector_size(16)));
 static inline void **slab_stride(void **top, uintptr_t r, size_t size, unsigned m) {
-    for (; m >= 4; m -= 4, r += 4 * size, top -= 4) {
-        top[-1] = (void *)r;
-        top[-2] = (void *)(r + size);
-        top[-3] = (void *)(r + 2 * size);
-        top[-4] = (void *)(r + 3 * size);
+    if (m >= 4) {
+        slab_v2 hi = {r + size, r}, lo = {r + 3 * size, r + 2 * size}; /* memory order */
+        const slab_v2 step = {4 * size, 4 * size};
+        for (; m >= 4; m -= 4, top -= 4, r += 4 * size) {
+            memcpy(top - 2, &hi, sizeof hi);
+            memcpy(top - 4, &lo, sizeof lo);
+            hi += step;
+            lo += step;
+        }
     }
     for (; m; m--, r += size) *--top = (void *)r;
     return top;
