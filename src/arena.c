@@ -373,7 +373,7 @@ static inline void bin_free_regions(arena_t *a, bin_t *b, unsigned ind, void **v
     const size_t size = sc_size[ind];
     const uint64_t divc = sc_slab[ind].divc;
     const uint32_t nregs = sc_slab[ind].nregs;
-    const uintptr_t span = (uintptr_t)nregs * size;
+    const uintptr_t span = (uintptr_t)nregs * size, wfull = 64 * (uintptr_t)size;
     extent_t *const cur = b->cur;
     extent_t *s = NULL;       /* the run's slab; while set, `word` is held */
     uintptr_t base = 0;       /* s->addr */
@@ -383,35 +383,40 @@ static inline void bin_free_regions(arena_t *a, bin_t *b, unsigned ind, void **v
     void **start = v;         /* the run's first block (less foreign ones) */
     for (void **q = v, **end = v + n; q != end; q++) {
         void *p = *q;
-        uintptr_t offw = (uintptr_t)p - wbase;
-        if (unlikely(offw >= wspan)) {
-            if (s) s->bitmap[wi] = word; /* before the run's end can give s back */
-            uintptr_t off = (uintptr_t)p - base;
-            if (!s || off >= span) {
-                extent_t *t = arena_flush_lookup(p, ind);
-                if (foreign && unlikely(t->pa != &a->pa)) {
-                    foreign[(*nforeign)++] = p;
-                    start++;
-                    continue; /* (the held word is stored: storing it again is harmless) */
-                }
-                off = (uintptr_t)p - t->addr;
-                if (unlikely(off >= span)) arena_bad_free(p, pm_entry(t, true, ind + 1), "free");
-                if (s) bin_run_end(a, b, ind, s, (uint32_t)(q - start), cur, nregs);
-                start = q;
-                s = t;
-                base = s->addr;
-            }
-            wi = sc_slab_quot(divc, off) / 64; /* off < span < 2^32 */
-            wbase = base + (uintptr_t)wi * 64 * size;
-            wspan = (nregs - wi * 64 < 64 ? nregs - wi * 64 : 64) * size;
-            word = s->bitmap[wi];
-            offw = (uintptr_t)p - wbase;
+        uintptr_t off = (uintptr_t)p - wbase;
+        if (likely(off < wspan)) {
+            /* off / size is the region's bit in the word (the window starts
+             * at a region: off is a region start when its offset in the
+             * slab is) */
+            if (unlikely(!sc_slab_exact(divc, off) || os_bit_test_set(&word, sc_slab_quot(divc, off))))
+                arena_bad_free(p, pm_entry(s, true, ind + 1), "free");
+            continue;
         }
-        /* offw / size is the region's bit in the word (the window starts at
-         * a region: offw is a region start when off is) */
-        if (unlikely(!sc_slab_exact(divc, offw) ||
-                     os_bit_test_set(&word, sc_slab_quot(divc, offw))))
+        /* Another word: this one's block is done here, whole. */
+        if (s) s->bitmap[wi] = word; /* before the run's end can give s back */
+        off = (uintptr_t)p - base;
+        if (!s || off >= span) {
+            extent_t *t = arena_flush_lookup(p, ind);
+            if (foreign && unlikely(t->pa != &a->pa)) {
+                foreign[(*nforeign)++] = p;
+                start++;
+                continue; /* (the held word is stored: storing it again is harmless) */
+            }
+            off = (uintptr_t)p - t->addr;
+            if (unlikely(off >= span)) arena_bad_free(p, pm_entry(t, true, ind + 1), "free");
+            if (s) bin_run_end(a, b, ind, s, (uint32_t)(q - start), cur, nregs);
+            start = q;
+            s = t;
+            base = s->addr;
+        }
+        uint32_t idx = sc_slab_quot(divc, off); /* off < span < 2^32 */
+        wi = idx / 64;
+        word = s->bitmap[wi];
+        if (unlikely(!sc_slab_exact(divc, off) || os_bit_test_set(&word, idx % 64)))
             arena_bad_free(p, pm_entry(s, true, ind + 1), "free");
+        wbase = (uintptr_t)p - (uintptr_t)(idx % 64) * size;
+        wspan = span - (wbase - base); /* the slab's last word covers fewer */
+        if (wspan > wfull) wspan = wfull;
     }
     if (s) {
         s->bitmap[wi] = word;

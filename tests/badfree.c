@@ -331,6 +331,43 @@ static void c_interior_64_bitmap(void)
     tcache_flush();
 }
 
+/* An interior pointer as the first block of a flush (the return looks up
+ * its slab and bitmap word for it: a block in the middle of a run is
+ * checked by another path). */
+static void c_interior_64_first(void)
+{
+    alloc_sorted(64, 32);
+    fill_xfer(64);
+    char *bad = (char *)blk[12] + 16;
+    expect_ptr(bad);
+    M(free)(launder(bad));
+    for (unsigned i = 0; i < 32; i++)
+        if (i != 12)
+            M(free)(blk[i]);
+    tcache_flush();
+}
+
+/* One region past a slab's last, right after that slab's last blocks in
+ * one flush: 80 B slabs hold 102 regions in 8 KiB, so the address is a
+ * multiple of the size from the slab's start but no region (its bitmap
+ * word covers only 38 regions). Found as the first gap in the sorted
+ * blocks. */
+static void c_tail_80_run(void)
+{
+    unsigned n = 300, i;
+    alloc_sorted(80, n);
+    fill_xfer(80);
+    for (i = 8; i + 1 < n && (uintptr_t)blk[i + 1] - (uintptr_t)blk[i] == 80; i++)
+        ;
+    SETUP(i + 1 < n, "no slab boundary among %u blocks of 80 B", n);
+    char *bad = (char *)blk[i] + 80;
+    expect_ptr(bad);
+    for (unsigned k = i - 8; k <= i; k++)
+        M(free)(blk[k]);
+    M(free)(launder(bad));
+    tcache_flush();
+}
+
 /* ---- large blocks */
 
 /* Large classes up to tcache_max (32 KiB) are thread-cached: checked at
@@ -564,6 +601,10 @@ static const struct bcase cases[] = {
     {"interior-64-flush", c_interior_64_flush, "free", 0, 0, "free(p + 16), 64 B, then tcache flush"},
     {"interior-64-bitmap", c_interior_64_bitmap, "free", 0, 1,
      "free(p + 16) of a 64 B block amid a run of its slab, transfer stack full"},
+    {"interior-64-first", c_interior_64_first, "free", 0, 1,
+     "free(p + 16) of a 64 B block first in a flush to the bitmaps"},
+    {"tail-80-run", c_tail_80_run, "free", 0, 1,
+     "free(one region past a slab's last), 80 B, after that slab's last blocks"},
     /* 4. large double free */
     {"dfree-20k", c_dfree_20k, "free", 0, 1, "free(p) twice, 20 KiB (thread-cached class), flush"},
     {"dfree-100k", c_dfree_100k, "free", 0, 1, "free(p) twice, 100 KiB"},

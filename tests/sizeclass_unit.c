@@ -7,7 +7,10 @@
  * sc_slab_exact(divc, off) == (off % size == 0) for every byte offset up to
  * twice the slab's size (the flush and slab_free_one rely on both to find a
  * region and to reject interior pointers); the slab holds nregs regions and
- * at most SC_SLAB_MAXREGS; the lookup table agrees with the computed index.
+ * at most SC_SLAB_MAXREGS, at least 8 KiB and 4 regions, and all
+ * SC_SLAB_MAXREGS for the classes whose 512 regions fit in 32 KiB (the tiny
+ * classes' larger slabs, docs/ARCHITECTURE.md "Size classes"); the lookup
+ * table agrees with the computed index.
  */
 #include "sizeclass.h"
 #include <stdio.h>
@@ -21,6 +24,12 @@ int main(void) {
         size_t bytes = (size_t)sl->slab_pages * OS_PAGE;
         if (sl->nregs == 0 || sl->nregs > SC_SLAB_MAXREGS || (size_t)sl->nregs * size > bytes) {
             printf("FAIL class %u (%zu B): %u regions in %zu bytes\n", i, size, sl->nregs, bytes);
+            bad++;
+        }
+        checks++;
+        if (bytes < 8192 || sl->nregs < 4 ||
+            (size * SC_SLAB_MAXREGS <= 32768 && sl->nregs != SC_SLAB_MAXREGS)) {
+            printf("FAIL class %u (%zu B): slab of %zu bytes, %u regions\n", i, size, bytes, sl->nregs);
             bad++;
         }
         for (uint64_t off = 0; off < 2 * bytes; off++, checks++) {
