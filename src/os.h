@@ -26,17 +26,21 @@
 #define ALIGN_DOWN(x, a) ((x) & ~((size_t)(a) - 1))
 
 /* Sets bit b (0..63) of *w; returns whether it was set already. One bts on
- * x86-64 (its carry flag is the old bit), shift/test/or elsewhere. */
+ * x86-64 (its carry flag is the old bit); os_bit_test_set_c elsewhere (and
+ * in the unit test that checks the two agree). */
+static inline bool os_bit_test_set_c(uint64_t *w, uint64_t b) {
+    uint64_t bit = (uint64_t)1 << (b % 64);
+    bool old = (*w & bit) != 0;
+    *w |= bit;
+    return old;
+}
 static inline bool os_bit_test_set(uint64_t *w, uint64_t b) {
 #if defined(__x86_64__) && defined(__GCC_ASM_FLAG_OUTPUTS__)
     bool old;
     __asm__("btsq %q2, %0" : "+r"(*w), "=@ccc"(old) : "r"(b));
     return old;
 #else
-    uint64_t bit = (uint64_t)1 << (b % 64);
-    bool old = (*w & bit) != 0;
-    *w |= bit;
-    return old;
+    return os_bit_test_set_c(w, b);
 #endif
 }
 

@@ -10,8 +10,11 @@
  * at most SC_SLAB_MAXREGS, at least 8 KiB and 4 regions, and all
  * SC_SLAB_MAXREGS for the classes whose 512 regions fit in 32 KiB (the tiny
  * classes' larger slabs, docs/ARCHITECTURE.md "Size classes"); the lookup
- * table agrees with the computed index.
+ * table agrees with the computed index. And the flush's bit update:
+ * os_bit_test_set (one bts on x86-64) agrees with the portable
+ * os_bit_test_set_c for every bit of a set of words.
  */
+#include "os.h"
 #include "sizeclass.h"
 #include <stdio.h>
 
@@ -39,6 +42,20 @@ int main(void) {
                 if (bad < 10)
                     printf("FAIL class %u (%zu B) offset %llu: quot %u exact %d\n", i, size,
                            (unsigned long long)off, q, exact);
+                bad++;
+            }
+        }
+    }
+    const uint64_t words[] = {0, ~(uint64_t)0, 1, (uint64_t)1 << 63, 0x5555555555555555u,
+                              0xaaaaaaaaaaaaaaaau, 0x0123456789abcdefu, 0xfedcba9876543210u};
+    for (size_t k = 0; k < sizeof words / sizeof words[0]; k++) {
+        for (uint64_t b = 0; b < 64; b++, checks++) {
+            uint64_t x = words[k], y = words[k];
+            bool ox = os_bit_test_set(&x, b), oy = os_bit_test_set_c(&y, b);
+            if (ox != oy || x != y || oy != ((words[k] >> b) & 1) || !((y >> b) & 1)) {
+                printf("FAIL bit_test_set(%#llx, %llu): %d %#llx vs %d %#llx\n",
+                       (unsigned long long)words[k], (unsigned long long)b, ox,
+                       (unsigned long long)x, oy, (unsigned long long)y);
                 bad++;
             }
         }
