@@ -10,9 +10,13 @@ static size_t sc_index2size_compute(unsigned i) {
     return ((size_t)1 << lg) + (size_t)(k + 1) * ((size_t)1 << (lg - 2));
 }
 
-/* Slab size: the page count between the minimum (room for a few regions and
- * at least 8 KiB for tiny classes) and twice that which wastes the least
- * tail, capped by the bitmap's SC_SLAB_MAXREGS. */
+/* Slab size: the page count between the minimum and twice that which wastes
+ * the least tail, capped by the bitmap's SC_SLAB_MAXREGS. The minimum is room
+ * for 4 regions and at least 8 KiB; for the classes whose SC_SLAB_MAXREGS
+ * regions fit in 32 KiB (up to 64 B), all of them, so that emptying and
+ * re-carving slabs (a structure of tiny blocks freed and rebuilt) costs the
+ * page allocator once per 512 blocks. Larger classes keep small slabs, which
+ * empty more easily when their blocks are freed at random. */
 static void sc_slab_choose(unsigned i) {
     size_t size = sc_size[i];
     size_t min_bytes = size * 4 > 8192 ? size * 4 : 8192;
