@@ -348,18 +348,20 @@ static void c_interior_64_first(void)
 }
 
 /* One region past a slab's last, right after that slab's last blocks in
- * one flush: 80 B slabs hold 102 regions in 8 KiB, so the address is a
- * multiple of the size from the slab's start but no region (its bitmap
- * word covers only 38 regions). Found as the first gap in the sorted
- * blocks. */
+ * one flush: 80 B slabs hold 102 regions in 8 KiB (page-aligned), so the
+ * address is a multiple of the size from the slab's start but no region
+ * (its bitmap word covers only 38 regions). The slab's last region is the
+ * one that ends 32 B before a page boundary. */
 static void c_tail_80_run(void)
 {
     unsigned n = 300, i;
     alloc_sorted(80, n);
     fill_xfer(80);
-    for (i = 8; i + 1 < n && (uintptr_t)blk[i + 1] - (uintptr_t)blk[i] == 80; i++)
-        ;
-    SETUP(i + 1 < n, "no slab boundary among %u blocks of 80 B", n);
+    for (i = 8; i < n; i++)
+        if (((uintptr_t)blk[i] + 80 + 32) % 4096 == 0 &&
+            (uintptr_t)blk[i] - (uintptr_t)blk[i - 8] == 8 * 80)
+            break;
+    SETUP(i < n, "no slab's last region among %u blocks of 80 B", n);
     char *bad = (char *)blk[i] + 80;
     expect_ptr(bad);
     for (unsigned k = i - 8; k <= i; k++)
