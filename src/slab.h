@@ -7,6 +7,7 @@
 #ifndef MOSAIC_SLAB_H
 #define MOSAIC_SLAB_H
 #include "extent.h"
+#include "os.h"
 #include "sizeclass.h"
 #include <string.h>
 
@@ -68,18 +69,6 @@ static inline unsigned slab_alloc_batch(extent_t *s, size_t size, void **out, un
     return want;
 }
 
-/* Marks the region at byte offset off free in s's bitmap; false when off is
- * not a region start or the region is already free. The caller made sure
- * off < nregs * size (so it is below 2^32 and the index below nregs), and
- * keeps s->nfree. */
-static inline bool slab_mark_free(extent_t *s, uint64_t divc, uintptr_t off) {
-    uint32_t idx = sc_slab_quot(divc, off);
-    uint64_t bit = (uint64_t)1 << (idx % 64), *w = &s->bitmap[idx / 64];
-    if (unlikely(!sc_slab_exact(divc, off) || (*w & bit))) return false;
-    *w |= bit;
-    return true;
-}
-
 /* Whether p is the start of a region of s handed out and not yet freed. */
 static inline bool slab_is_allocated(const extent_t *s, unsigned ind, const void *p) {
     uintptr_t off = (uintptr_t)p - s->addr;
@@ -89,11 +78,14 @@ static inline bool slab_is_allocated(const extent_t *s, unsigned ind, const void
     return sc_slab_exact(divc, off) && !(s->bitmap[idx / 64] & ((uint64_t)1 << (idx % 64)));
 }
 
-/* Returns a region; false when p is not a region start or already free. */
+/* Returns a region; false when p is not a region start or already free.
+ * (A flush returns its blocks in runs instead: arena.c bin_free_regions.) */
 static inline bool slab_free_one(extent_t *s, unsigned ind, void *p) {
-    uintptr_t off = (uintptr_t)p - s->addr;
+    uintptr_t off = (uintptr_t)p - s->addr; /* below 2^32 once inside the slab */
     if (off >= (uintptr_t)sc_slab[ind].nregs * sc_size[ind]) return false;
-    if (!slab_mark_free(s, sc_slab[ind].divc, off)) return false;
+    uint64_t divc = sc_slab[ind].divc;
+    uint32_t idx = sc_slab_quot(divc, off);
+    if (!sc_slab_exact(divc, off) || os_bit_test_set(&s->bitmap[idx / 64], idx % 64)) return false;
     s->nfree++;
     return true;
 }
