@@ -16,6 +16,9 @@ Sub-commands:
   all       run + ipc + scaling + report (make bench)
   list      list benchmarks and allocators found
 
+--variant NAME=CONF adds Mosaic run with MOSAIC_CONF=CONF as one more column,
+so an option can be compared side by side with the default in one run.
+
 Every number in the outputs comes from a measurement of this run; nothing is
 hard-coded.  Each program checks its objects and prints a checksum, and the
 runner verifies that the checksum is the same under every allocator and that
@@ -31,6 +34,7 @@ import json
 import math
 import os
 import platform
+import re
 import resource
 import shlex
 import shutil
@@ -139,16 +143,19 @@ def install_peers(missing, log):
 
 
 class Alloc:
-    def __init__(self, name, lib, version):
+    def __init__(self, name, lib, version, conf=None):
         self.name = name
         self.lib = lib          # path for LD_PRELOAD, or None for the system one
         self.version = version
+        self.conf = conf        # MOSAIC_CONF for a --variant of Mosaic, else None
 
     def env(self):
         env = dict(os.environ)
         env.pop("LD_PRELOAD", None)
         if self.lib:
             env["LD_PRELOAD"] = self.lib
+        if self.conf is not None:
+            env["MOSAIC_CONF"] = self.conf
         return env
 
     def lib_matches(self, provider):
@@ -204,11 +211,18 @@ def discover(args, log):
                 found[name] = Alloc(name, lib, version)
             else:
                 skipped[name] = "not installed (Debian package %s)" % PEER_LIBS[name][0]
+    # --variant NAME=CONF: Mosaic's library again, run with MOSAIC_CONF=CONF.
+    for name, conf in args.variants:
+        lib = os.path.join(args.build_abs, "libmosaic.so")
+        if os.path.exists(lib):
+            found[name] = Alloc(name, lib, "git " + git_describe(), conf)
+        else:
+            skipped[name] = "%s not found (make lib)" % lib
     # Probe: the preload must load, run, and really provide malloc.
     probe = os.path.join(args.bin, "pairs")
     for name in list(found):
         a = found[name]
-        r = run_once([probe, "-s", "64", "-n", "20000"], a.lib, 60)
+        r = run_once([probe, "-s", "64", "-n", "20000"], a.lib, 60, a.conf)
         if r["status"] != "ok":
             skipped[name] = "probe run failed: %s %s" % (r["status"], r["stderr_tail"])
             del found[name]
@@ -292,9 +306,10 @@ def cpu_busy_seconds():
         return None
 
 
-def run_once(argv, preload, timeout):
-    """Runs argv (with LD_PRELOAD=preload if given) under bench/spawn, which
-    measures wall, user and system time and peak RSS; parses the RESULT line."""
+def run_once(argv, preload, timeout, conf=None):
+    """Runs argv (with LD_PRELOAD=preload if given, and MOSAIC_CONF=conf if
+    given) under bench/spawn, which measures wall, user and system time and
+    peak RSS; parses the RESULT line."""
     out = tempfile.TemporaryFile()
     err = tempfile.TemporaryFile()
     fd, statpath = tempfile.mkstemp(prefix="mosaic-bench-")
@@ -303,6 +318,8 @@ def run_once(argv, preload, timeout):
            "maxrss_kb": 0, "status": "ok", "kv": {}, "stderr_tail": "", "stdout": ""}
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
+    if conf is not None:
+        env["MOSAIC_CONF"] = conf
     cmd = [SPAWN, "-t", str(int(math.ceil(timeout))), "-o", statpath]
     if preload:
         cmd += ["-p", preload]
@@ -446,7 +463,7 @@ def run_suite(args, allocs, benches, reps, scale, csv_path):
                     if (name, an) in failed_hard:
                         prog.step("%-11s %-9s skipped (timed out before)" % (name, an))
                         continue
-                    r = run_once(argv, a.lib, args.timeout)
+                    r = run_once(argv, a.lib, args.timeout, a.conf)
                     kv = r["kv"]
                     if r["status"] == "ok" and not a.lib_matches(kv.get("malloc_lib", "")):
                         r["status"] = "wrong-lib"
@@ -854,7 +871,7 @@ def run_scaling(args, allocs, csv_path):
                     k = (rep + t) % len(names)
                     for an in names[k:] + names[:k]:
                         a = allocs[an]
-                        r = run_once(argv, a.lib, args.timeout)
+                        r = run_once(argv, a.lib, args.timeout, a.conf)
                         if r["status"] == "ok" and not a.lib_matches(
                                 r["kv"].get("malloc_lib", "")):
                             r["status"] = "wrong-lib"
@@ -1262,8 +1279,10 @@ def write_results_md(args, meta, rows, ipc_rows, scal_rows, md_path, chart_rel, 
     L.append("")
     L.append("Allocators:\n")
     for a, d in meta.get("allocs", {}).items():
-        L.append("- **%s**: %s%s" % (a, d.get("lib") or "no preload (glibc malloc)",
-                                     (" — " + d["version"]) if d.get("version") else ""))
+        L.append("- **%s**: %s%s%s" % (a, d.get("lib") or "no preload (glibc malloc)",
+                                       (" — " + d["version"]) if d.get("version") else "",
+                                       " — run with `MOSAIC_CONF=%s` (a variant of Mosaic, "
+                                       "not a peer)" % d["conf"] if d.get("conf") else ""))
     for a, why in meta.get("skipped", {}).items():
         L.append("- %s: not measured — %s" % (a, why))
     L.append("")
@@ -1410,7 +1429,7 @@ def build(args):
     r = subprocess.run(make + ["bench-build"], stdout=subprocess.DEVNULL)
     if r.returncode != 0:
         sys.exit("bench: building the benchmark programs failed")
-    if "mosaic" in args.alloc:
+    if "mosaic" in args.alloc or args.variants:
         r = subprocess.run(make + ["lib"], stdout=subprocess.DEVNULL)
         if r.returncode != 0:
             log("building libmosaic.so failed; measuring without Mosaic")
@@ -1467,6 +1486,9 @@ def main():
     ap.add_argument("--peer-dir", action="append", default=[],
                     help="look for the peers' shared libraries in this directory first "
                     "(may be repeated)")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=CONF",
+                    help="also measure Mosaic run with MOSAIC_CONF=CONF, reported as "
+                    "allocator NAME (may be repeated; not a peer in the bar)")
     ap.add_argument("--invoked-as", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
     PEER_DIRS[:] = [os.path.abspath(d) for d in args.peer_dir]
@@ -1484,6 +1506,15 @@ def main():
     if args.jobs <= 0:
         args.jobs = ncpu or 1
     args.alloc = parse_list(args.alloc, ALLOC_ORDER, "allocator")
+    args.variants = []
+    for v in args.variant:
+        name, eq, conf = v.partition("=")
+        if not eq or not conf or not re.fullmatch(r"[A-Za-z0-9_.+-]+", name):
+            sys.exit("bench: --variant wants NAME=CONF (NAME of letters, digits, '_.+-'), "
+                     "got %r" % v)
+        if name in ALLOC_ORDER or name in (n for n, _ in args.variants):
+            sys.exit("bench: --variant name %r is taken" % name)
+        args.variants.append((name, conf))
     args.bench = parse_list(args.bench, BENCH_NAMES, "benchmark")
     args.scaling_threads = [int(x) for x in args.scaling_threads.split(",") if x.strip()]
     args.build_abs = os.path.join(ROOT, args.build) if not os.path.isabs(args.build) \
@@ -1533,7 +1564,9 @@ def main():
         "command": command, "invoked_as": args.invoked_as, "machine": machine_info(),
         "reps": args.reps, "scale": args.scale, "threads": args.threads,
         "scaling_reps": args.scaling_reps,
-        "allocs": {a.name: {"lib": a.lib, "version": a.version} for a in allocs.values()},
+        "allocs": {a.name: dict({"lib": a.lib, "version": a.version},
+                                **({"conf": a.conf} if a.conf is not None else {}))
+                   for a in allocs.values()},
         "skipped": skipped,
     }
     benches = [b for b in BENCHES if b[0] in args.bench]

@@ -2,8 +2,9 @@
 # tests/bench_runner.sh -- the benchmark runner (bench/run.py) end to end, on a
 # tiny amount of work: it must measure Mosaic, the system allocator and a peer
 # taken from a --peer-dir folder (with the version named by its PACKAGES
-# file), refuse a "peer" that does not provide malloc, and write a report
-# under another name with its own data folder; a run cut short by SIGTERM
+# file), refuse a "peer" that does not provide malloc, measure a --variant
+# (Mosaic run with its own MOSAIC_CONF, never counted as a peer), and write a
+# report under another name with its own data folder; a run cut short by SIGTERM
 # keeps the rows measured so far.  Needs the benchmark programs
 # (make bench-build) and jemalloc's library (Debian libjemalloc2, installed by
 # scripts/deps.sh test).  tests/bench_runner_unit.py checks the runner's
@@ -32,6 +33,7 @@ printf 'libjemalloc2 9.9.9-peerdir-test\n' >"$tmp/peers/PACKAGES"
 
 python3 bench/run.py run --build "$BUILD" --no-build --no-install --peer-dir "$tmp/peers" \
   --bench collatz --alloc mosaic,system,jemalloc,mimalloc --reps 1 --scale 0.02 \
+  --variant one-arena=narenas:1 --variant badconf=abort_conf:true,no_such_key:1 \
   --out "$tmp/out" >"$tmp/log" 2>&1 || { cat "$tmp/log"; fail "bench/run.py run exited non-zero"; }
 cat "$tmp/log"
 
@@ -52,7 +54,14 @@ check(je.get("version") == "9.9.9-peerdir-test",
       "its version read from PACKAGES: %s" % je.get("version"))
 check("mimalloc" not in meta["allocs"] and "malloc" in meta["skipped"].get("mimalloc", ""),
       "a library that does not provide malloc is left out: %s" % meta["skipped"].get("mimalloc"))
-for a in ("mosaic", "system", "jemalloc"):
+v = meta["allocs"].get("one-arena", {})
+check(v.get("conf") == "narenas:1" and v.get("lib") == meta["allocs"]["mosaic"]["lib"],
+      "a --variant is Mosaic's library with its MOSAIC_CONF: %s" % v)
+# abort_conf with an unknown key aborts at start-up: only if the variant's
+# MOSAIC_CONF reaches the program does its probe fail
+check("badconf" not in meta["allocs"] and "probe run failed" in meta["skipped"].get("badconf", ""),
+      "a --variant's MOSAIC_CONF reaches the program: %s" % meta["skipped"].get("badconf"))
+for a in ("mosaic", "system", "jemalloc", "one-arena"):
     r = [x for x in rows if x["alloc"] == a and x["bench"] == "collatz"]
     check(len(r) == 1 and r[0]["status"] == "ok" and float(r[0]["wall_s"]) > 0
           and int(r[0]["maxrss_kb"]) > 0, "collatz measured under %s" % a)
@@ -113,6 +122,15 @@ for name, rows in cases.items():
 benches, al, stats, problems = run.summarize(base + [row("b", "mosaic", 0.5)])
 bar = run.bar_section(benches, al, stats, [])
 ok = ok and "wall time at or below the fastest peer's (jemalloc): **met**" in bar and not problems
+# a --variant (here "v", far faster everywhere) is no peer: the bar still
+# measures Mosaic against jemalloc
+benches, al, stats, problems = run.summarize(base + [row("b", "mosaic", 0.5), row("a", "v", 0.01),
+                                                     row("b", "v", 0.01)])
+bar = run.bar_section(benches, al, stats, [])
+ok = ok and "wall time at or below the fastest peer's (jemalloc): **met**" in bar and \
+    "slower than the fastest peer on it: **met**" in bar
+if not ok:
+    print(bar)
 sys.exit(0 if ok else 1)
 PY
 
@@ -159,6 +177,8 @@ python3 bench/run.py report --build "$BUILD" --out "$tmp/out" --md "$tmp/md/RESU
 grep -q 'in `data-x/` next to this file' "$tmp/md/RESULTS-x.md" || fail "RESULTS-x.md does not name data-x/"
 grep -q -- "--md $tmp/md/RESULTS-x.md\|--md .*RESULTS-x.md" "$tmp/md/RESULTS-x.md" || fail "RESULTS-x.md does not give its regeneration command"
 grep -q '| collatz |' "$tmp/md/RESULTS-x.md" || fail "RESULTS-x.md has no collatz row"
+grep -q '^- \*\*one-arena\*\*: .*run with `MOSAIC_CONF=narenas:1`' "$tmp/md/RESULTS-x.md" ||
+  fail "RESULTS-x.md does not name the variant's MOSAIC_CONF"
 # A run cut short by SIGTERM (as from `timeout`) keeps the rows it measured.
 timeout -s TERM 3 python3 bench/run.py scaling --build "$BUILD" --no-build --no-install \
   --alloc mosaic,system --scaling-reps 1000 --scale 0.01 --out "$tmp/cut" >"$tmp/log" 2>&1

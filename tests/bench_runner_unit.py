@@ -352,7 +352,7 @@ def test_run_ipc_and_run_suite():
 
         # ------------------------------------------------------------------
         # run_suite: the CSV row of one run (a fake run_once)
-        def fake_run_once(argv, preload, timeout):
+        def fake_run_once(argv, preload, timeout, conf=None):
             return {"wall": 1.5, "user": 0.25, "sys": 0.5, "maxrss_kb": 4096, "status": "ok",
                     "bg_load": 0.125, "stderr_tail": "", "stdout": "",
                     "kv": {"bench": "collatz", "secs": "1.25", "metric": "99.5", "unit": "ops/s",
