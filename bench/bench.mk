@@ -26,7 +26,11 @@ BENCH_RUN = $(PYTHON) bench/run.py --build $(BUILD) --no-build
 
 .PHONY: bench bench-build demo bench-clean
 
-bench-build: $(BENCH_BINS)
+bench-build: $(BENCH_BINS) $(BENCH_DIR)/peak.so
+
+# peak.so: preloaded after the allocator, reports the heap at the peak RSS
+$(BENCH_DIR)/peak.so: bench/peak.c | $(BENCH_DIR)
+	$(BENCH_CC) $(BENCH_CFLAGS) -fPIC -shared -o $@ $< $(BENCH_LDLIBS)
 
 $(BENCH_DIR)/%: bench/%.c bench/common.h | $(BENCH_DIR)
 	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ $< $(BENCH_LDLIBS)

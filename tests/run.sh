@@ -105,6 +105,7 @@ oom[mosaic]|180|$T/oom_mosaic|0|$T/oom_mosaic
 oom[glibc]|180|$T/oom_glibc|0|$T/oom_glibc
 programs[preload]|60|$RUN|0|sh tests/programs.sh preload
 bench-runner|180|$BUILD/bench/collatz|0|BUILD=$BUILD sh tests/bench_runner.sh
+bench-peak|120|$BUILD/bench/peak.so|0|BUILD=$BUILD sh tests/peak_tool.sh
 programs[python]|600|$RUN|0|sh tests/programs.sh python
 programs[git]|600|$RUN|0|sh tests/programs.sh git
 programs[gcc]|600|$RUN|0|sh tests/programs.sh gcc

@@ -1,0 +1,79 @@
+#!/bin/sh
+# tests/peak_tool.sh -- bench/peak.so, the heap-at-peak reporter: under Mosaic
+# (and jemalloc, the other allocator with mallctl) its snapshot must be the
+# heap at the peak, not after it (frag's live bytes at their peak, within the
+# sampler's margin of the largest resident set), its per-class rows and totals
+# must add up, PEAK_OUT must take the report; under glibc it reports the
+# resident set alone.  Needs make bench-build and Debian's libjemalloc2.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+cd "$root" || exit 2
+BUILD=${BUILD:-build}
+fail() { echo "FAIL: bench-peak: $*" >&2; exit 1; }
+P=$root/$BUILD/bench/peak.so
+[ -f "$P" ] || fail "$P is missing (make bench-build)"
+[ -f "$BUILD/libmosaic.so" ] || fail "$BUILD/libmosaic.so is missing (make lib)"
+tmp=$(mktemp -d) || fail mktemp
+trap 'rm -rf "$tmp"' EXIT
+
+# frag: 200 000 objects of 16-128 B, then three more bands; its live bytes
+# peak at about 14 MiB (the program reports live_peak)
+check_report() { # name report-file frag-output
+  python3 - "$1" "$2" "$3" <<'PY'
+import re, sys
+name, path, fragout = sys.argv[1:]
+rep = open(path).read()
+print("\n".join("    " + l for l in rep.splitlines()))
+live = int(re.search(r"live_peak=(\d+)", open(fragout).read()).group(1)) / 1048576.0
+ok = True
+def check(c, what):
+    global ok
+    print(("ok   " if c else "FAIL ") + "%s: %s" % (name, what))
+    ok = ok and c
+m = re.search(r"peak: resident ([\d.]+) MiB at", rep)
+check(m is not None, "reports the largest resident set")
+top = float(m.group(1)) if m else 0.0
+s = re.search(r"peak: snapshot at ([\d.]+) MiB resident", rep)
+check(s is not None and top - float(s.group(1)) <= max(top / 100, 0.25) + 0.1,
+      "the snapshot is within the sampler's margin of the peak (%.1f vs %s MiB)" % (top, s and s.group(1)))
+alloc = re.search(r"peak: allocated ([\d.]+), active ([\d.]+)", rep)
+check(alloc is not None, "statistics at the snapshot")
+if alloc:
+    a, act = float(alloc.group(1)), float(alloc.group(2))
+    # at the peak the heap holds frag's live bytes (the allocator's counts
+    # include size-class rounding and cached blocks, so at least 80 % of them)
+    check(a >= 0.8 * live and a <= act + 0.1, "allocated %.1f MiB (live peak %.1f), active %.1f" % (a, live, act))
+rows = re.findall(r"peak: +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) +([\d.]+)\n", rep)
+check(len(rows) >= 8, "a row for each small class in use (%d)" % len(rows))
+cap = use = 0
+for size, regs, cur, slabs, nonfull, capk, usek, util in rows:
+    size, regs, cur, slabs = int(size), int(regs), int(cur), int(slabs)
+    c, u = slabs * regs * size, cur * size
+    cap += c; use += u
+    if abs(c / 1024.0 - int(capk)) > 1 or abs(u / 1024.0 - int(usek)) > 1 or int(nonfull) > slabs:
+        check(False, "row %s adds up" % size)
+t = re.search(r"small classes: ([\d.]+) MiB of slabs, ([\d.]+) MiB of blocks", rep)
+check(t is not None and abs(float(t.group(1)) - cap / 1048576.0) <= 0.1 and abs(float(t.group(2)) - use / 1048576.0) <= 0.1,
+      "the totals are the rows' sums")
+sys.exit(0 if ok else 1)
+PY
+}
+
+PEAK_OUT=$tmp/mosaic.txt LD_PRELOAD="$root/$BUILD/libmosaic.so $P" "$BUILD/bench/frag" -t 1 -n 200000 -f 90 >"$tmp/frag-m.out" 2>"$tmp/err" ||
+  fail "frag under Mosaic with peak.so failed: $(cat "$tmp/err")"
+[ ! -s "$tmp/err" ] || fail "with PEAK_OUT the report still went to stderr: $(cat "$tmp/err")"
+check_report mosaic "$tmp/mosaic.txt" "$tmp/frag-m.out" || fail "Mosaic's report is wrong (see above)"
+
+je=$(python3 bench/run.py list --build "$BUILD" --no-build --no-install --alloc jemalloc 2>/dev/null |
+     awk '$1 == "jemalloc" { print $2 }')
+[ -n "$je" ] || fail "jemalloc not found (Debian package libjemalloc2; scripts/deps.sh test installs it)"
+LD_PRELOAD="$je $P" "$BUILD/bench/frag" -t 1 -n 200000 -f 90 >"$tmp/frag-j.out" 2>"$tmp/jemalloc.txt" ||
+  fail "frag under jemalloc with peak.so failed"
+check_report jemalloc "$tmp/jemalloc.txt" "$tmp/frag-j.out" || fail "jemalloc's report is wrong (see above)"
+
+LD_PRELOAD="$P" "$BUILD/bench/collatz" -t 2 -n 2000 >/dev/null 2>"$tmp/glibc.txt" || fail "collatz with peak.so alone failed"
+cat "$tmp/glibc.txt"
+grep -q '^peak: resident [0-9.]* MiB at' "$tmp/glibc.txt" || fail "no resident set under glibc"
+grep -q '^peak: the allocator has no mallctl' "$tmp/glibc.txt" || fail "under glibc it does not say there is no mallctl"
+echo "bench-peak: ok"
