@@ -9,7 +9,8 @@ and geometric means.
 
 Sub-commands:
   demo      short run of the whole suite, table on the terminal (make demo)
-  run       the suite: bench/out/results.csv and tables
+  run       the suite: bench/out/results.csv and tables; then the heap at the
+            peak under the allocators with mallctl (peak.so): bench/out/peak.csv
   ipc       instructions per malloc+free pair (valgrind --tool=callgrind)
   scaling   thread scaling of larson and prodcons: bench/out/scaling.csv
   report    chart(s) and bench/RESULTS.md from the CSVs already in bench/out
@@ -306,7 +307,7 @@ def cpu_busy_seconds():
         return None
 
 
-def run_once(argv, preload, timeout, conf=None):
+def run_once(argv, preload, timeout, conf=None, extra_env=None):
     """Runs argv (with LD_PRELOAD=preload if given, and MOSAIC_CONF=conf if
     given) under bench/spawn, which measures wall, user and system time and
     peak RSS; parses the RESULT line."""
@@ -320,6 +321,7 @@ def run_once(argv, preload, timeout, conf=None):
     env.pop("LD_PRELOAD", None)
     if conf is not None:
         env["MOSAIC_CONF"] = conf
+    env.update(extra_env or {})
     cmd = [SPAWN, "-t", str(int(math.ceil(timeout))), "-o", statpath]
     if preload:
         cmd += ["-p", preload]
@@ -532,6 +534,86 @@ def write_csv(path, fields, rows):
 def read_csv(path):
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
+
+
+# --------------------------------------------------------------------------
+# Memory at the peak: one more run of each benchmark under the allocators with
+# mallctl (Mosaic, its variants, jemalloc) with build/bench/peak.so preloaded
+# after them, which reports the allocator's statistics when the resident set
+# came within 1 % of its peak (bench/peak.c).
+
+PEAK_FIELDS = ["bench", "alloc", "status", "peak_mib", "snap_mib", "snap_s", "allocated_mib",
+               "active_mib", "metadata_mib", "resident_mib", "mapped_mib", "retained_mib",
+               "dirty_mib", "slabs_mib", "blocks_mib"]
+PEAK_ALLOCS = ("mosaic", "jemalloc")  # and every --variant
+
+
+def parse_peak(text):
+    """The numbers of a peak.so report, {} where it has no statistics."""
+    m = re.search(r"peak: resident ([\d.]+) MiB at", text)
+    s = re.search(r"peak: snapshot at ([\d.]+) MiB resident, ([\d.]+) s", text)
+    st = re.search(r"peak: allocated ([\d.]+), active ([\d.]+), metadata ([\d.]+), "
+                   r"resident ([\d.]+), mapped ([\d.]+), retained ([\d.]+), dirty ([\d.]+) MiB",
+                   text)
+    t = re.search(r"small classes: ([\d.]+) MiB of slabs, ([\d.]+) MiB of blocks", text)
+    if not (m and s and st and t):
+        return {}
+    keys = ["allocated_mib", "active_mib", "metadata_mib", "resident_mib", "mapped_mib",
+            "retained_mib", "dirty_mib"]
+    out = {"peak_mib": m.group(1), "snap_mib": s.group(1), "snap_s": s.group(2),
+           "slabs_mib": t.group(1), "blocks_mib": t.group(2)}
+    out.update(zip(keys, st.groups()))
+    return out
+
+
+def run_peak(args, allocs, benches, csv_path):
+    peak_so = os.path.join(args.bin, "peak.so")
+    names = [a for a in allocs if a in PEAK_ALLOCS or allocs[a].conf is not None]
+    if not os.path.exists(peak_so) or not names:
+        return []
+    rows = []
+    prog = Progress(len(benches) * len(names), "peak")
+    fd, out = tempfile.mkstemp(prefix="mosaic-peak-")
+    os.close(fd)
+    try:
+        with partial_csv(csv_path, PEAK_FIELDS, rows):
+            for name, exe, argf, _ in benches:
+                argv = [os.path.join(args.bin, exe)] + argf(args.scale, str(args.threads))
+                for an in names:
+                    a = allocs[an]
+                    open(out, "w").close()
+                    r = run_once(argv, a.lib + " " + peak_so, args.timeout, a.conf,
+                                 {"PEAK_OUT": out})
+                    got = parse_peak(open(out).read()) if r["status"] == "ok" else {}
+                    row = {"bench": name, "alloc": an,
+                           "status": r["status"] if r["status"] != "ok" or got else "no-report"}
+                    row.update(got)
+                    rows.append(row)
+                    prog.step("%-11s %-9s %s" % (name, an, "%s MiB at the peak, %s allocated" % (
+                        got["peak_mib"], got["allocated_mib"]) if got else row["status"]))
+    finally:
+        os.unlink(out)
+    write_csv(csv_path, PEAK_FIELDS, rows)
+    return rows
+
+
+def peak_table(rows, md=False):
+    head = ["benchmark", "allocator", "peak RSS", "allocated", "active", "dirty", "metadata",
+            "small-class slabs", "blocks out of them"]
+    body = []
+    for r in rows:
+        if r.get("status") != "ok":
+            body.append([r["bench"], r["alloc"], r.get("status", "")] + [""] * 6)
+            continue
+        body.append([r["bench"], r["alloc"]] + ["%s MiB" % r[k] for k in (
+            "peak_mib", "allocated_mib", "active_mib", "dirty_mib", "metadata_mib",
+            "slabs_mib", "blocks_mib")])
+    if md:
+        return md_table(head, body)
+    w = [max(len(str(x)) for x in col) for col in zip(head, *body)]
+    lines = ["  ".join(str(x).rjust(n) if i > 1 else str(x).ljust(n)
+                       for i, (x, n) in enumerate(zip(r, w))) for r in [head] + body]
+    return "\n".join(lines)
 
 
 def median(xs):
@@ -1239,7 +1321,7 @@ def bg_loads(rows):
 
 
 def write_results_md(args, meta, rows, ipc_rows, scal_rows, md_path, chart_rel, scal_rel,
-                     data_rel="data"):
+                     data_rel="data", peak_rows=()):
     benches, allocs, stats, problems = summarize(rows) if rows else ([], [], {}, [])
     reps = meta.get("reps", 0)
     out_rel = os.path.relpath(args.out, ROOT)
@@ -1361,6 +1443,19 @@ def write_results_md(args, meta, rows, ipc_rows, scal_rows, md_path, chart_rel, 
                     body.append([a, st["threads"], "%g" % st["shared_first"],
                                  "%g" % st["shared_last"]])
             L.append(md_table(head, body))
+    if peak_rows:
+        L.append("\n## Memory at the peak\n")
+        L.append("One more run of each benchmark under the allocators that have `mallctl`, "
+                 "with `build/bench/peak.so` preloaded after them (`bench/README.md`): the "
+                 "largest resident set, and the allocator's own statistics when the resident "
+                 "set first came within 1 % of it. *allocated*: bytes of blocks out of the "
+                 "allocator (in the program's hands or in thread caches); *active*: pages "
+                 "holding slabs and large blocks; *dirty*: freed pages not yet purged; "
+                 "*metadata*: the allocator's own records (mapped; not all resident); the "
+                 "last two columns: the small classes' slabs and the blocks out of them, "
+                 "the difference being free regions (Mosaic's transfer stacks count as free). "
+                 "One run each: these explain the peak RSS above rather than measure it.\n")
+        L.append(peak_table(peak_rows, md=True))
     if ipc_rows:
         L.append("\n## Instructions per malloc+free pair\n")
         L.append("Counted with `valgrind --tool=callgrind` (%s) on `bench/pairs`: the whole "
@@ -1524,6 +1619,7 @@ def main():
     results_csv = os.path.join(args.out, "results.csv")
     ipc_csv = os.path.join(args.out, "ipc.csv")
     scal_csv = os.path.join(args.out, "scaling.csv")
+    peak_csv = os.path.join(args.out, "peak.csv")
     meta_path = os.path.join(args.out, "meta.json")
     command = " ".join(shlex.quote(x) for x in ["python3", "bench/run.py"] + sys.argv[1:])
 
@@ -1532,14 +1628,15 @@ def main():
         rows = read_csv(results_csv) if os.path.exists(results_csv) else []
         ipc_rows = read_csv(ipc_csv) if os.path.exists(ipc_csv) else []
         scal_rows = read_csv(scal_csv) if os.path.exists(scal_csv) else []
-        make_report(args, meta, rows, ipc_rows, scal_rows)
+        peak_rows = read_csv(peak_csv) if os.path.exists(peak_csv) else []
+        make_report(args, meta, rows, ipc_rows, scal_rows, peak_rows)
         return
 
     if not args.no_build:
         build(args)
     global SPAWN
     SPAWN = os.path.join(args.bin, "spawn")
-    missing_bins = [b for b in set(x[1] for x in BENCHES) | {"pairs", "spawn"}
+    missing_bins = [b for b in set(x[1] for x in BENCHES) | {"pairs", "spawn", "peak.so"}
                     if not os.access(os.path.join(args.bin, b), os.X_OK)]
     if missing_bins:
         sys.exit("bench: missing programs in %s: %s (make bench-build)" % (
@@ -1587,10 +1684,15 @@ def main():
               os.path.relpath(os.path.join(args.out, "demo.csv"), os.getcwd()))
         return
 
-    rows = ipc_rows = scal_rows = None
+    rows = ipc_rows = scal_rows = peak_rows = None
     if args.command in ("run", "all"):
         rows = run_suite(args, allocs, benches, args.reps, args.scale, results_csv)
         print_summary(rows, args.reps)
+        peak_rows = run_peak(args, allocs, benches, peak_csv)
+        if peak_rows:
+            print()
+            print("Memory at the peak (one more run each, build/bench/peak.so; MiB)")
+            print(peak_table(peak_rows))
     if args.command in ("ipc", "all"):
         ipc_rows = run_ipc(args, allocs, ipc_csv)
         print()
@@ -1619,7 +1721,7 @@ def main():
     with open(meta_path, "w") as f:
         json.dump(new_meta, f, indent=1)
     if args.command == "all":
-        make_report(args, new_meta, rows, ipc_rows, scal_rows)
+        make_report(args, new_meta, rows, ipc_rows, scal_rows, peak_rows)
 
 
 def copy_unless_same(src, dst):
@@ -1627,7 +1729,7 @@ def copy_unless_same(src, dst):
         shutil.copyfile(src, dst)
 
 
-def make_report(args, meta, rows, ipc_rows, scal_rows):
+def make_report(args, meta, rows, ipc_rows, scal_rows, peak_rows=None):
     ext = chart_terminal()[1]
     chart = os.path.join(args.out, "chart." + ext)
     scal_chart = os.path.join(args.out, "scaling." + ext)
@@ -1653,12 +1755,12 @@ def make_report(args, meta, rows, ipc_rows, scal_rows):
     # committed), so every number in it can be checked.
     data_dir = os.path.join(md_dir, "data" + suffix)
     os.makedirs(data_dir, exist_ok=True)
-    for name in ("results.csv", "ipc.csv", "scaling.csv", "meta.json"):
+    for name in ("results.csv", "ipc.csv", "scaling.csv", "peak.csv", "meta.json"):
         src = os.path.join(args.out, name)
         if os.path.exists(src):
             copy_unless_same(src, os.path.join(data_dir, name))
     write_results_md(args, meta, rows or [], ipc_rows or [], scal_rows or [], args.md,
-                     chart_rel, scal_rel, "data" + suffix)
+                     chart_rel, scal_rel, "data" + suffix, peak_rows or [])
     log("wrote %s, the CSVs in %s%s" % (args.md, args.out,
                                         ", charts" if chart_rel or scal_rel else ""))
 

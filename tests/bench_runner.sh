@@ -65,6 +65,14 @@ for a in ("mosaic", "system", "jemalloc", "one-arena"):
     r = [x for x in rows if x["alloc"] == a and x["bench"] == "collatz"]
     check(len(r) == 1 and r[0]["status"] == "ok" and float(r[0]["wall_s"]) > 0
           and int(r[0]["maxrss_kb"]) > 0, "collatz measured under %s" % a)
+# memory at the peak: one more run under each allocator with mallctl (Mosaic,
+# the --variant, jemalloc; not the system allocator), parsed from peak.so
+peak = list(csv.DictReader(open(os.path.join(tmp, "out", "peak.csv"))))
+check(sorted(r["alloc"] for r in peak) == ["jemalloc", "mosaic", "one-arena"],
+      "peak.csv has Mosaic, its variant and jemalloc: %s" % [r["alloc"] for r in peak])
+for r in peak:
+    check(r["status"] == "ok" and 0 < float(r["allocated_mib"]) <= float(r["active_mib"]) + 0.1
+          and float(r["peak_mib"]) > 0, "peak statistics of collatz under %s: %s" % (r["alloc"], r))
 checks = set(x["check"] for x in rows)
 check(len(checks) == 1, "same checksum under every allocator: %s" % sorted(checks))
 sys.exit(0 if ok else 1)
@@ -177,6 +185,9 @@ python3 bench/run.py report --build "$BUILD" --out "$tmp/out" --md "$tmp/md/RESU
 grep -q 'in `data-x/` next to this file' "$tmp/md/RESULTS-x.md" || fail "RESULTS-x.md does not name data-x/"
 grep -q -- "--md $tmp/md/RESULTS-x.md\|--md .*RESULTS-x.md" "$tmp/md/RESULTS-x.md" || fail "RESULTS-x.md does not give its regeneration command"
 grep -q '| collatz |' "$tmp/md/RESULTS-x.md" || fail "RESULTS-x.md has no collatz row"
+grep -q '^## Memory at the peak' "$tmp/md/RESULTS-x.md" || fail "RESULTS-x.md has no memory-at-the-peak section"
+grep -q '^| collatz | one-arena | [0-9.]* MiB |' "$tmp/md/RESULTS-x.md" || fail "RESULTS-x.md has no peak row for the variant"
+[ -f "$tmp/md/data-x/peak.csv" ] || fail "report did not copy peak.csv to data-x/"
 grep -q '^- \*\*one-arena\*\*: .*run with `MOSAIC_CONF=narenas:1`' "$tmp/md/RESULTS-x.md" ||
   fail "RESULTS-x.md does not name the variant's MOSAIC_CONF"
 # A run cut short by SIGTERM (as from `timeout`) keeps the rows it measured.

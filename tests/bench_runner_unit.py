@@ -402,6 +402,37 @@ def test_scaling_tables():
         "scaling_tables: medians of the ok runs, ratio to the 1-thread median")
 
 
+def test_peak():
+    # a report as bench/peak.c writes it (numbers made up, rows elided)
+    rep = ("peak: resident 45.7 MiB at 0.057 s (193 samples, every 200 us)\n"
+           "peak: snapshot at 45.2 MiB resident, 0.052 s:\n"
+           "peak: allocated 21.7, active 43.2, metadata 1.5, resident 45.0, mapped 45.5, "
+           "retained 2.6, dirty 0.2 MiB\n"
+           "peak:      bin   regs   curregs curslabs  nonfull   slabs KiB  in use KiB  util\n"
+           "peak:       16    512       147        5        3          40           2  0.06\n"
+           "peak: small classes: 36.0 MiB of slabs, 14.7 MiB of blocks out of them (in use "
+           "or in thread caches)\n")
+    same(run.parse_peak(rep), {"peak_mib": "45.7", "snap_mib": "45.2", "snap_s": "0.052",
+                               "allocated_mib": "21.7", "active_mib": "43.2",
+                               "metadata_mib": "1.5", "resident_mib": "45.0",
+                               "mapped_mib": "45.5", "retained_mib": "2.6", "dirty_mib": "0.2",
+                               "slabs_mib": "36.0", "blocks_mib": "14.7"},
+         "parse_peak: every number of a report, each to its column")
+    same(run.parse_peak("peak: resident 2.1 MiB at 0.002 s (4 samples, every 200 us)\n"
+                        "peak: the allocator has no mallctl: resident set only\n"), {},
+         "parse_peak: a report without statistics gives nothing")
+    rows = [dict(run.parse_peak(rep), bench="frag", alloc="mosaic", status="ok"),
+            {"bench": "frag", "alloc": "jemalloc", "status": "timeout"}]
+    same(run.peak_table(rows, md=True).splitlines(),
+         ["| benchmark | allocator | peak RSS | allocated | active | dirty | metadata | "
+          "small-class slabs | blocks out of them |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+          "| frag | mosaic | 45.7 MiB | 21.7 MiB | 43.2 MiB | 0.2 MiB | 1.5 MiB | 36.0 MiB | "
+          "14.7 MiB |",
+          "| frag | jemalloc | timeout |  |  |  |  |  |  |"],
+         "peak_table: the columns in order, a failed run's status in place of numbers")
+
+
 for test in [test_median_geomean_mann_whitney,
              test_ratio_and_tables,
              test_summarize,
@@ -412,7 +443,8 @@ for test in [test_median_geomean_mann_whitney,
              test_bar_instructions,
              test_lib_matches,
              test_run_ipc_and_run_suite,
-             test_scaling_tables]:
+             test_scaling_tables,
+             test_peak]:
     try:
         test()
     except Exception:
