@@ -17,7 +17,8 @@
  * the blocks out of their slabs (curregs: in the program's hands or in thread
  * caches) against the slabs' capacity.  At exit the report goes to standard
  * error, or to the file PEAK_OUT names.  Without mallctl it reports the peak
- * resident set alone.
+ * resident set alone.  A forked child reports nothing; a program it execs
+ * starts its own sampler (and writes its own report, to the same PEAK_OUT).
  *
  * The sampler thread calls no allocation function (it reads statm with pread
  * into a stack buffer and formats into stack buffers), so it does not disturb
@@ -73,6 +74,7 @@ static struct timespec t0;
 static atomic_int stop;
 static pthread_t sampler;
 static int started;
+static pid_t owner; /* a forked child has no sampler and reads the parent's statm */
 
 static double since_start(void) {
     struct timespec ts;
@@ -144,6 +146,7 @@ static void *sampler_main(void *arg) {
 
 __attribute__((constructor)) static void peak_start(void) {
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    owner = getpid();
     page_size = sysconf(_SC_PAGESIZE);
     const char *iv = getenv("PEAK_INTERVAL_US");
     if (iv && atol(iv) > 0) interval_us = atol(iv);
@@ -189,7 +192,7 @@ static void out(int fd, const char *fmt, ...) {
 }
 
 __attribute__((destructor)) static void peak_report(void) {
-    if (statm_fd < 0) return;
+    if (statm_fd < 0 || getpid() != owner) return;
     if (started) {
         atomic_store(&stop, 1);
         pthread_join(sampler, NULL);

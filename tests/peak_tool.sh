@@ -3,8 +3,8 @@
 # (and jemalloc, the other allocator with mallctl) its snapshot must be the
 # heap at the peak, not after it (frag's live bytes at their peak, within the
 # sampler's margin of the largest resident set), its per-class rows and totals
-# must add up, PEAK_OUT must take the report; under glibc it reports the
-# resident set alone.  Needs make bench-build and Debian's libjemalloc2.
+# must add up, PEAK_OUT must take the report, a forked child must not report;
+# under glibc it reports the resident set alone.  Needs make bench-build and Debian's libjemalloc2.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -76,4 +76,13 @@ LD_PRELOAD="$P" "$BUILD/bench/collatz" -t 2 -n 2000 >/dev/null 2>"$tmp/glibc.txt
 cat "$tmp/glibc.txt"
 grep -q '^peak: resident [0-9.]* MiB at' "$tmp/glibc.txt" || fail "no resident set under glibc"
 grep -q '^peak: the allocator has no mallctl' "$tmp/glibc.txt" || fail "under glibc it does not say there is no mallctl"
+# a forked child (which has no sampler thread) reports nothing: one report
+LD_PRELOAD="$root/$BUILD/libmosaic.so $P" /usr/bin/python3 -c '
+import os, sys
+pid = os.fork()
+if pid == 0:
+    sys.exit(0)
+os.waitpid(pid, 0)' 2>"$tmp/fork.txt" || fail "a forking program under peak.so failed: $(cat "$tmp/fork.txt")"
+n=$(grep -c '^peak: resident' "$tmp/fork.txt")
+[ "$n" = 1 ] || { cat "$tmp/fork.txt"; fail "a forking program wrote $n reports, not 1"; }
 echo "bench-peak: ok"
