@@ -15,7 +15,8 @@
  * pages after the peak it reached while full).  A snapshot holds: allocated, active,
  * metadata, resident, mapped, retained, dirty pages, and per small size class
  * the blocks out of their slabs (curregs: in the program's hands or in thread
- * caches) against the slabs' capacity.  At exit the report goes to standard
+ * caches) against the slabs' capacity, and under Mosaic the freed blocks
+ * parked on the bins' transfer stacks (nparked, a Mosaic extension).  At exit the report goes to standard
  * error, or to the file PEAK_OUT names.  Without mallctl it reports the peak
  * resident set alone.  A forked child reports nothing; a program it execs
  * starts its own sampler (and writes its own report, to the same PEAK_OUT).
@@ -54,6 +55,7 @@ typedef struct {
     size_t stat[S_N];         /* bytes */
     size_t pdirty;            /* pages */
     uint32_t curregs[PEAK_MAXBINS], curslabs[PEAK_MAXBINS], nonfull[PEAK_MAXBINS];
+    uint32_t parked[PEAK_MAXBINS];
     int have_stats;
 } snap_t;
 
@@ -63,6 +65,7 @@ static long page_size;
 static unsigned nbins;
 static size_t bin_size[PEAK_MAXBINS];
 static uint32_t bin_nregs[PEAK_MAXBINS];
+static int have_parked; /* the allocator has stats.arenas.<i>.bins.<j>.nparked */
 static snap_t ring[PEAK_NSNAP]; /* snapshots, the last at (nsnap - 1) % PEAK_NSNAP */
 static unsigned long nsnap;
 static size_t last_rss;      /* the last snapshot's resident set */
@@ -113,6 +116,10 @@ static void take_stats(snap_t *s) {
         s->curslabs[j] = (uint32_t)ctl_size(name);
         snprintf(name, sizeof name, "stats.arenas." PEAK_ARENAS_ALL ".bins.%u.nonfull_slabs", j);
         s->nonfull[j] = (uint32_t)ctl_size(name);
+        if (have_parked) {
+            snprintf(name, sizeof name, "stats.arenas." PEAK_ARENAS_ALL ".bins.%u.nparked", j);
+            s->parked[j] = (uint32_t)ctl_size(name);
+        }
     }
     s->have_stats = 1;
 }
@@ -168,6 +175,11 @@ __attribute__((constructor)) static void peak_start(void) {
             if (mctl(name, &r, &len, NULL, 0) != 0) r = 0;
             bin_nregs[j] = r;
         }
+        size_t v, vl = sizeof v;
+        uint64_t e = 1;
+        size_t el = sizeof e;
+        have_parked = nbins && mctl("epoch", &e, &el, &e, el) == 0 &&
+                      mctl("stats.arenas." PEAK_ARENAS_ALL ".bins.0.nparked", &v, &vl, NULL, 0) == 0;
     }
     sample();
     started = pthread_create(&sampler, NULL, sampler_main, NULL) == 0;
@@ -220,21 +232,27 @@ __attribute__((destructor)) static void peak_report(void) {
             mib(s->stat[S_ALLOCATED]), mib(s->stat[S_ACTIVE]), mib(s->stat[S_METADATA]),
             mib(s->stat[S_RESIDENT]), mib(s->stat[S_MAPPED]), mib(s->stat[S_RETAINED]),
             mib(s->pdirty * (size_t)page_size));
-        out(fd, "peak: %8s %6s %9s %8s %8s %11s %11s %5s\n", "bin", "regs", "curregs",
-            "curslabs", "nonfull", "slabs KiB", "in use KiB", "util");
-        size_t cap_all = 0, use_all = 0;
+        out(fd, "peak: %8s %6s %9s %8s %8s %11s %11s %5s %9s\n", "bin", "regs", "curregs",
+            "curslabs", "nonfull", "slabs KiB", "in use KiB", "util", "parked");
+        size_t cap_all = 0, use_all = 0, park_all = 0;
         for (unsigned j = 0; j < nbins; j++) {
             if (!s->curslabs[j]) continue;
             size_t cap = s->curslabs[j] * bin_nregs[j] * bin_size[j];
             size_t use = s->curregs[j] * bin_size[j];
             cap_all += cap;
             use_all += use;
-            out(fd, "peak: %8zu %6u %9zu %8zu %8zu %11.0f %11.0f %5.2f\n", bin_size[j],
-                (unsigned)bin_nregs[j], s->curregs[j], s->curslabs[j], s->nonfull[j],
-                (double)cap / 1024.0, (double)use / 1024.0, cap ? (double)use / (double)cap : 0.0);
+            park_all += (size_t)s->parked[j] * bin_size[j];
+            char pk[16] = "-";
+            if (have_parked) snprintf(pk, sizeof pk, "%u", (unsigned)s->parked[j]);
+            out(fd, "peak: %8zu %6u %9u %8u %8u %11.0f %11.0f %5.2f %9s\n", bin_size[j],
+                (unsigned)bin_nregs[j], (unsigned)s->curregs[j], (unsigned)s->curslabs[j],
+                (unsigned)s->nonfull[j], (double)cap / 1024.0, (double)use / 1024.0,
+                cap ? (double)use / (double)cap : 0.0, pk);
         }
         out(fd, "peak: small classes: %.1f MiB of slabs, %.1f MiB of blocks out of them "
-                "(in use or in thread caches)\n", mib(cap_all), mib(use_all));
+                "(in use or in thread caches)", mib(cap_all), mib(use_all));
+        if (have_parked) out(fd, ", %.1f MiB parked for the next fills", mib(park_all));
+        out(fd, "\n");
     } else {
         out(fd, "peak: mallctl(\"epoch\") failed: no statistics\n");
     }

@@ -218,6 +218,10 @@ static inline const char *ctl_type_name(ctl_type_t t) {
       "Slabs the bin holds now.")                                                                  \
     X("stats.arenas.<i>.bins.<j>.nonfull_slabs", CT_SIZE, "r-", h_stats_bin, SB_OFF(nonfull_slabs),\
       "Slabs with free regions (not counting the current one).")                                  \
+    X("stats.arenas.<i>.bins.<j>.nparked", CT_SIZE, "r-", h_stats_bin, SB_OFF(nparked),            \
+      "Freed regions of class <j> parked on the bin's transfer stack, handed out first by the "   \
+      "next fills: free, though not yet back in their slabs (so not in curregs; Mosaic "          \
+      "extension).")                                                                               \
     X("stats.arenas.<i>.lextents.<j>.nmalloc", CT_U64, "r-", h_stats_lextent, SL_OFF(nmalloc),     \
       "Large blocks of class <j> allocated.")                                                      \
     X("stats.arenas.<i>.lextents.<j>.ndalloc", CT_U64, "r-", h_stats_lextent, SL_OFF(ndalloc),     \

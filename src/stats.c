@@ -49,6 +49,7 @@ static void stats_arena_read(arena_t *a, stats_arena_t *out, const base_stats_t 
         o->curregs = b->curregs;
         o->curslabs = b->curslabs;
         o->nonfull_slabs = b->nonfull_slabs;
+        o->nparked = b->nxfer;
         mutex_unlock(&b->lock);
         out->small_allocated += o->curregs * sc_size[i];
         out->small_nmalloc += o->nmalloc;
@@ -115,6 +116,7 @@ static void stats_arena_merge(stats_arena_t *d, const stats_arena_t *s) {
         db->curregs += sb->curregs;
         db->curslabs += sb->curslabs;
         db->nonfull_slabs += sb->nonfull_slabs;
+        db->nparked += sb->nparked;
     }
     for (unsigned j = 0; j < STATS_NLEXTENTS; j++) {
         stats_lextent_t *dl = &d->lextents[j];
@@ -470,6 +472,7 @@ static void print_arena(out_t *o, const stats_arena_t *s, bool bins, bool large)
                 j_u64(o, "nslabs", b->nslabs);
                 j_u64(o, "curslabs", b->curslabs);
                 j_u64(o, "nonfull_slabs", b->nonfull_slabs);
+                j_u64(o, "nparked", b->nparked);
                 j_close(o, '}');
             }
             j_close(o, ']');
@@ -513,9 +516,9 @@ static void print_arena(out_t *o, const stats_arena_t *s, bool bins, bool large)
     outf(o, "%-12s %16zu\n", "base:", s->base);
     outf(o, "%-12s %16zu\n", "resident:", s->resident);
     if (bins) {
-        outf(o, "bins: %9s %4s %12s %12s %12s %12s %12s %9s %13s %4s %4s %6s %10s %10s %9s\n",
+        outf(o, "bins: %9s %4s %12s %12s %12s %12s %12s %9s %13s %4s %4s %6s %10s %10s %9s %9s\n",
              "size", "ind", "allocated", "nmalloc", "ndalloc", "nrequests", "curregs", "curslabs",
-             "nonfull_slabs", "regs", "pgs", "util", "nfills", "nflushes", "nslabs");
+             "nonfull_slabs", "regs", "pgs", "util", "nfills", "nflushes", "nslabs", "nparked");
         for (unsigned i = 0; i < SC_NSMALL; i++) {
             const stats_bin_t *b = &s->bins[i];
             if (!b->nmalloc) continue;
@@ -526,12 +529,12 @@ static void print_arena(out_t *o, const stats_arena_t *s, bool bins, bool large)
                          util % 10);
             outf(o,
                  "      %9zu %4u %12zu %12llu %12llu %12llu %12zu %9zu %13zu %4u %4u %6s %10llu "
-                 "%10llu %9llu\n",
+                 "%10llu %9llu %9zu\n",
                  sc_size[i], i, b->curregs * sc_size[i], (unsigned long long)b->nmalloc,
                  (unsigned long long)b->ndalloc, (unsigned long long)b->nrequests, b->curregs,
                  b->curslabs, b->nonfull_slabs, sc_slab[i].nregs, sc_slab[i].slab_pages, us,
                  (unsigned long long)b->nfills, (unsigned long long)b->nflushes,
-                 (unsigned long long)b->nslabs);
+                 (unsigned long long)b->nslabs, b->nparked);
         }
     }
     if (large) {

@@ -67,7 +67,8 @@ static const char *const leaf_u[] = {"pactive", "pdirty", "pmuzzy", "mapped", "r
                                      "large.allocated", "large.nmalloc", "large.ndalloc",
                                      "large.nrequests"};
 static const char *const leaf_bin[] = {"nmalloc", "ndalloc", "nrequests", "curregs", "nfills",
-                                       "nflushes", "nslabs", "curslabs", "nonfull_slabs"};
+                                       "nflushes", "nslabs", "curslabs", "nonfull_slabs",
+                                       "nparked"};
 static const char *const leaf_lx[] = {"nmalloc", "ndalloc", "nrequests", "curlextents"};
 
 static int rd_leaf(const char *name, void *v, size_t size) {

@@ -176,6 +176,9 @@ static void test_stats_bin_cache_exact(void) {
     CHECK_EQ_U(rd_u64("stats.arenas.%u.small.nfills", a), 2);
     CHECK_EQ_U(rd_u64("stats.arenas.%u.small.nflushes", a), 1);
     CHECK_EQ_U(rd_z("stats.arenas.%u.small.allocated", a), 0);
+    /* the 2B flushed regions wait on the bin's transfer stack (it holds
+     * 256 KiB worth): free, out of curregs, counted by nparked */
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.nparked", a, j), 2 * B);
     /* one flush of blocks of two arenas (an explicit cache takes any block
      * into its bin): one pass, one nflushes, per arena; the cache's
      * requests (p[0] a miss, p[1] a hit) go to the first arena only */
@@ -184,6 +187,9 @@ static void test_stats_bin_cache_exact(void) {
     REQUIRE(q);
     p[0] = mallocx(112, fl);
     p[1] = mallocx(112, fl);
+    epoch();
+    /* the fill for p[0] took B of them, the most recently parked first */
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.nparked", a, j), B);
     dallocx(p[0], fl);
     dallocx(p[1], fl);
     dallocx(q, fl);
@@ -199,6 +205,15 @@ static void test_stats_bin_cache_exact(void) {
     CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", b, j), 1);
     CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nrequests", b, j), 1);
     CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", b, j), 0);
+    /* p[0]'s fill took B of the 2B parked; the flush brought back all B
+     * (p[0], p[1] and the B - 2 still cached) to a, and q to b; the merged
+     * arena has them all */
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.nparked", a, j), 2 * B);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.nparked", b, j), 1);
+    CHECK(rd_z("stats.arenas.%u.bins.%u.nparked", ALL, j) >= 2 * B + 1);
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.reset", b) == 0);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.nparked", b, j), 0);
     CHECK(mallctl("tcache.destroy", NULL, NULL, &tc, sizeof(tc)) == 0);
     unsigned zero = 0;
     set_arena(zero);
@@ -455,8 +470,10 @@ static void test_stats_merged_every_leaf(void) {
              * metadata is arena 0's) and the used classes' leaves nonzero in
              * both a and b, so no one arena's value is the sum */
             bool used = !per_class || (!is_bin && j == l100k) ||
-                        (j == b112 && is_bin && !strstr(t->name, "nonfull")) || /* cached */
-                        (j == b1024 && is_bin && !strstr(t->name, "nflushes")); /* direct */
+                        (j == b112 && is_bin && !strstr(t->name, "nonfull") && /* cached */
+                         !strstr(t->name, "nparked")) || /* (the last fill took them) */
+                        (j == b1024 && is_bin && !strstr(t->name, "nflushes") && /* direct */
+                         !strstr(t->name, "nparked"));
             if (used && !strstr(t->name, "nthreads") && !strstr(t->name, ".base"))
                 CHECK(va && vb, "%s: a %llu, b %llu", t->name, (unsigned long long)va,
                       (unsigned long long)vb);
