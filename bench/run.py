@@ -544,24 +544,26 @@ def read_csv(path):
 
 PEAK_FIELDS = ["bench", "alloc", "status", "peak_mib", "snap_mib", "snap_s", "allocated_mib",
                "active_mib", "metadata_mib", "resident_mib", "mapped_mib", "retained_mib",
-               "dirty_mib", "slabs_mib", "blocks_mib"]
+               "dirty_mib", "slabs_mib", "blocks_mib", "parked_mib"]
 PEAK_ALLOCS = ("mosaic", "jemalloc")  # and every --variant
 
 
 def parse_peak(text):
-    """The numbers of a peak.so report, {} where it has no statistics."""
+    """The numbers of a peak.so report, {} where it has no statistics;
+    parked_mib is "" where the allocator has no transfer stacks (jemalloc)."""
     m = re.search(r"peak: resident ([\d.]+) MiB at", text)
     s = re.search(r"peak: snapshot at ([\d.]+) MiB resident, ([\d.]+) s", text)
     st = re.search(r"peak: allocated ([\d.]+), active ([\d.]+), metadata ([\d.]+), "
                    r"resident ([\d.]+), mapped ([\d.]+), retained ([\d.]+), dirty ([\d.]+) MiB",
                    text)
-    t = re.search(r"small classes: ([\d.]+) MiB of slabs, ([\d.]+) MiB of blocks", text)
+    t = re.search(r"small classes: ([\d.]+) MiB of slabs, ([\d.]+) MiB of blocks[^,\n]*"
+                  r"(?:, ([\d.]+) MiB parked)?", text)
     if not (m and s and st and t):
         return {}
     keys = ["allocated_mib", "active_mib", "metadata_mib", "resident_mib", "mapped_mib",
             "retained_mib", "dirty_mib"]
     out = {"peak_mib": m.group(1), "snap_mib": s.group(1), "snap_s": s.group(2),
-           "slabs_mib": t.group(1), "blocks_mib": t.group(2)}
+           "slabs_mib": t.group(1), "blocks_mib": t.group(2), "parked_mib": t.group(3) or ""}
     out.update(zip(keys, st.groups()))
     return out
 
@@ -584,7 +586,8 @@ def run_peak(args, allocs, benches, csv_path):
                     open(out, "w").close()
                     r = run_once(argv, a.lib + " " + peak_so, args.timeout, a.conf,
                                  {"PEAK_OUT": out})
-                    got = parse_peak(open(out).read()) if r["status"] == "ok" else {}
+                    with open(out) as f:
+                        got = parse_peak(f.read()) if r["status"] == "ok" else {}
                     row = {"bench": name, "alloc": an,
                            "status": r["status"] if r["status"] != "ok" or got else "no-report"}
                     row.update(got)
@@ -598,16 +601,22 @@ def run_peak(args, allocs, benches, csv_path):
 
 
 def peak_table(rows, md=False):
+    """The peak reports as a table; the parked column only where some
+    allocator reported it (older peak.csv files have no such column)."""
+    keys = ["peak_mib", "allocated_mib", "active_mib", "dirty_mib", "metadata_mib",
+            "slabs_mib", "blocks_mib"]
     head = ["benchmark", "allocator", "peak RSS", "allocated", "active", "dirty", "metadata",
             "small-class slabs", "blocks out of them"]
+    if any(r.get("parked_mib") for r in rows):
+        keys.append("parked_mib")
+        head.append("parked")
     body = []
     for r in rows:
         if r.get("status") != "ok":
-            body.append([r["bench"], r["alloc"], r.get("status", "")] + [""] * 6)
+            body.append([r["bench"], r["alloc"], r.get("status", "")] + [""] * (len(keys) - 1))
             continue
-        body.append([r["bench"], r["alloc"]] + ["%s MiB" % r[k] for k in (
-            "peak_mib", "allocated_mib", "active_mib", "dirty_mib", "metadata_mib",
-            "slabs_mib", "blocks_mib")])
+        body.append([r["bench"], r["alloc"]] + ["%s MiB" % r[k] if r.get(k) else "-"
+                                                for k in keys])
     if md:
         return md_table(head, body)
     w = [max(len(str(x)) for x in col) for col in zip(head, *body)]
@@ -1451,9 +1460,10 @@ def write_results_md(args, meta, rows, ipc_rows, scal_rows, md_path, chart_rel, 
                  "set first came within 1 % of it. *allocated*: bytes of blocks out of the "
                  "allocator (in the program's hands or in thread caches); *active*: pages "
                  "holding slabs and large blocks; *dirty*: freed pages not yet purged; "
-                 "*metadata*: the allocator's own records (mapped; not all resident); the "
-                 "last two columns: the small classes' slabs and the blocks out of them, "
-                 "the difference being free regions (Mosaic's transfer stacks count as free). "
+                 "*metadata*: the allocator's own records (mapped; not all resident); then "
+                 "the small classes' slabs and the blocks out of them, the difference being "
+                 "free regions; *parked* (Mosaic, where the run reported it): those of the "
+                 "free regions waiting on the bins' transfer stacks. "
                  "One run each: these explain the peak RSS above rather than measure it.\n")
         L.append(peak_table(peak_rows, md=True))
     if ipc_rows:

@@ -411,26 +411,38 @@ def test_peak():
            "peak:      bin   regs   curregs curslabs  nonfull   slabs KiB  in use KiB  util\n"
            "peak:       16    512       147        5        3          40           2  0.06\n"
            "peak: small classes: 36.0 MiB of slabs, 14.7 MiB of blocks out of them (in use "
-           "or in thread caches)\n")
+           "or in thread caches), 0.4 MiB parked for the next fills\n")
     same(run.parse_peak(rep), {"peak_mib": "45.7", "snap_mib": "45.2", "snap_s": "0.052",
                                "allocated_mib": "21.7", "active_mib": "43.2",
                                "metadata_mib": "1.5", "resident_mib": "45.0",
                                "mapped_mib": "45.5", "retained_mib": "2.6", "dirty_mib": "0.2",
-                               "slabs_mib": "36.0", "blocks_mib": "14.7"},
+                               "slabs_mib": "36.0", "blocks_mib": "14.7", "parked_mib": "0.4"},
          "parse_peak: every number of a report, each to its column")
+    nopark = rep.replace(", 0.4 MiB parked for the next fills", "")
+    same(run.parse_peak(nopark)["parked_mib"], "",
+         "parse_peak: no parked total (jemalloc) gives an empty parked_mib")
     same(run.parse_peak("peak: resident 2.1 MiB at 0.002 s (4 samples, every 200 us)\n"
                         "peak: the allocator has no mallctl: resident set only\n"), {},
          "parse_peak: a report without statistics gives nothing")
     rows = [dict(run.parse_peak(rep), bench="frag", alloc="mosaic", status="ok"),
+            dict(run.parse_peak(nopark), bench="frag", alloc="jemalloc", status="ok"),
             {"bench": "frag", "alloc": "jemalloc", "status": "timeout"}]
     same(run.peak_table(rows, md=True).splitlines(),
          ["| benchmark | allocator | peak RSS | allocated | active | dirty | metadata | "
-          "small-class slabs | blocks out of them |",
-          "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+          "small-class slabs | blocks out of them | parked |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
           "| frag | mosaic | 45.7 MiB | 21.7 MiB | 43.2 MiB | 0.2 MiB | 1.5 MiB | 36.0 MiB | "
-          "14.7 MiB |",
-          "| frag | jemalloc | timeout |  |  |  |  |  |  |"],
-         "peak_table: the columns in order, a failed run's status in place of numbers")
+          "14.7 MiB | 0.4 MiB |",
+          "| frag | jemalloc | 45.7 MiB | 21.7 MiB | 43.2 MiB | 0.2 MiB | 1.5 MiB | 36.0 MiB | "
+          "14.7 MiB | - |",
+          "| frag | jemalloc | timeout |  |  |  |  |  |  |  |"],
+         "peak_table: the columns in order, '-' for no parked total, a failed run's status")
+    # rows of a peak.csv written before the parked column: no parked column
+    old = [{k: v for k, v in rows[0].items() if k != "parked_mib"}]
+    same(run.peak_table(old, md=True).splitlines()[0],
+         "| benchmark | allocator | peak RSS | allocated | active | dirty | metadata | "
+         "small-class slabs | blocks out of them |",
+         "peak_table: no parked column where no row has one")
 
 
 for test in [test_median_geomean_mann_whitney,
