@@ -180,6 +180,10 @@ static void bin_list_push(bin_t *b, extent_t *s) {
 
 /* ---- growth relief ---- */
 static unsigned arena_relief_cursor; /* relaxed atomic: where the next relief starts */
+/* Growth the last reliefs could not match with dirty pages elsewhere, and the
+ * arena whose growth it was (relaxed atomics; see ARENA_RELIEF_OWED_MAX). */
+static size_t arena_relief_owed;
+static arena_t *arena_relief_grower;
 
 /* Purges up to `bytes` of the oldest dirty pages of the automatic arenas
  * other than a that use the default hooks, arena by arena from where the
@@ -195,6 +199,30 @@ static __attribute__((noinline)) void arena_relieve(arena_t *a, size_t bytes) {
         bytes = got >= bytes ? 0 : bytes - got;
         __atomic_store_n(&arena_relief_cursor, bytes ? i + 1 : i, __ATOMIC_RELAXED);
     }
+    if (bytes) { /* nothing idle to give back now: owed by the next to free pages */
+        size_t owed = __atomic_load_n(&arena_relief_owed, __ATOMIC_RELAXED);
+        owed = owed + bytes > ARENA_RELIEF_OWED_MAX ? ARENA_RELIEF_OWED_MAX : owed + bytes;
+        __atomic_store_n(&arena_relief_grower, a, __ATOMIC_RELAXED);
+        __atomic_store_n(&arena_relief_owed, owed, __ATOMIC_RELAXED);
+    }
+}
+
+/* a (no lock held) may have freed pages: when growth elsewhere found nothing
+ * to purge, its dirty pages pay what is owed. */
+static __attribute__((noinline)) void arena_relief_pay(arena_t *a) {
+    if (hooks_depth || !arena_is_auto(a) || a == __atomic_load_n(&arena_relief_grower, __ATOMIC_RELAXED) ||
+        !hooks_is_default(__atomic_load_n(&a->pa.hooks, __ATOMIC_ACQUIRE)))
+        return;
+    size_t owed = __atomic_load_n(&arena_relief_owed, __ATOMIC_RELAXED);
+    size_t got = owed ? pa_purge_dirty(&a->pa, owed) : 0;
+    while (got && owed && !__atomic_compare_exchange_n(&arena_relief_owed, &owed,
+                                                       got >= owed ? 0 : owed - got, false,
+                                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
+
+static inline void arena_relief_owed_check(arena_t *a) {
+    if (unlikely(__atomic_load_n(&arena_relief_owed, __ATOMIC_RELAXED))) arena_relief_pay(a);
 }
 
 /* After a takes memory: when its resident set has grown by ARENA_RELIEF_STEP
@@ -497,6 +525,7 @@ void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests, are
         if (first) b->nrequests += nrequests;
         first = false;
         mutex_unlock(&b->lock);
+        arena_relief_owed_check(a);
         n = j;
     }
 }
@@ -545,6 +574,7 @@ void arena_dalloc_large(extent_t *e) {
     __atomic_fetch_add(&ls->ndalloc, 1, __ATOMIC_RELAXED);
     __atomic_fetch_sub(&ls->curlextents, 1, __ATOMIC_RELAXED);
     pa_dalloc(&a->pa, e);
+    arena_relief_owed_check(a);
 }
 
 void arena_dalloc(void *p, uintptr_t v) {
@@ -561,6 +591,7 @@ void arena_dalloc(void *p, uintptr_t v) {
         }
         bin_free_locked(a, b, s1 - 1, e, p);
         mutex_unlock(&b->lock);
+        arena_relief_owed_check(a);
     } else {
         if ((uintptr_t)p != e->addr) arena_bad_free(p, v, "free");
         if (unlikely(opt.junk)) memset(p, ARENA_JUNK_FREE, sc_size[s1 - 1]);

@@ -18,7 +18,9 @@
  * ARENA_RELIEF_STEP since its last relief, the other automatic arenas (default
  * hooks, dirty decay not off) purge as many bytes of their oldest dirty
  * pages, so idle pages in one arena do not stay resident while another maps
- * more. Pages never change arena.
+ * more. What they could not purge (nothing was dirty yet) is owed: the next
+ * such arena other than the grower to free pages purges that much of its
+ * dirty pages at once (ARENA_RELIEF_OWED_MAX). Pages never change arena.
  *
  * Locking: bin_t fields are protected by bin_t.lock, including the slab
  * fields of the extents on the bin (cur and the nonfull list). Lock order
@@ -50,6 +52,10 @@
 #define ARENA_XFER_BYTES ((size_t)256 << 10)
 #define ARENA_DRAIN_MIN ((size_t)64 << 10)
 #define ARENA_RELIEF_STEP ((size_t)1 << 20)
+/* What a relief could not purge (the other arenas had no dirty pages yet) is
+ * owed, up to this much: the next automatic arena other than the grower that
+ * frees pages purges its dirty pages to pay it (arena_flush, arena_dalloc). */
+#define ARENA_RELIEF_OWED_MAX ((size_t)256 << 20)
 /* opt.junk: new blocks (not zeroed ones) are filled with ARENA_JUNK_ALLOC,
  * freed ones with ARENA_JUNK_FREE (with junk, every block goes through the
  * arena: thread caches hold nothing). */

@@ -521,6 +521,106 @@ static void test_growth_relief(void) {
     set_arena(cur);
 }
 
+/* Owed relief: growth that found no dirty pages in the other automatic arenas
+ * is owed, and the next of them (not the grower) to free pages purges that
+ * much of its dirty pages at once, at most 256 MiB (ARENA_RELIEF_OWED_MAX):
+ * pages a main thread's arena frees after the other threads have grown do
+ * not sit resident until their decay time. */
+#define OWED_BIG ((size_t)512 << 20) /* more than the cap; never touched */
+static void owed_clear(unsigned x, unsigned y, unsigned back) {
+    /* y grows last (the grower); x, not the grower, frees more than any debt
+     * can be, so nothing is owed; then no arena keeps dirty pages. */
+    set_arena(x);
+    void *px = mallocx(OWED_BIG, MALLOCX_TCACHE_NONE);
+    set_arena(y);
+    void *py = mallocx(OWED_BIG, MALLOCX_TCACHE_NONE);
+    REQUIRE(px && py);
+    set_arena(x);
+    dallocx(px, MALLOCX_TCACHE_NONE);
+    set_arena(y);
+    dallocx(py, MALLOCX_TCACHE_NONE);
+    set_arena(back);
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", ALL) == 0);
+}
+
+static void test_relief_owed(void) {
+    unsigned n = rd_u("arenas.narenas");
+    REQUIRE(n >= 5, "%u automatic arenas", n);
+    unsigned donor = n - 1, taker = n - 2, x = n - 3, y = n - 4, cur = rd_u("thread.arena");
+    const size_t pages = RELIEF_DIRTY / 4096, step = ((size_t)1 << 20) / 4096;
+
+    /* 1. The donor holds 4 MiB; then nothing is owed and nothing is dirty. */
+    set_arena(donor);
+    void *d = mallocx(RELIEF_DIRTY, MALLOCX_TCACHE_NONE);
+    REQUIRE(d);
+    memset(d, 1, RELIEF_DIRTY);
+    owed_clear(x, y, taker);
+    epoch();
+    uint64_t purged0 = rd_u64("stats.arenas.%u.purged", donor);
+
+    /* 2. The taker grows by 2 MiB with nothing to purge elsewhere: 2 MiB owed.
+     * Its own frees do not pay its debt: its 2 MiB stay dirty. */
+    relief_grow(0, 8, 0);
+    for (int i = 0; i < 8; i++) dallocx(relief_keep[i], MALLOCX_TCACHE_NONE);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", taker), 2 * step);
+
+    /* 3. The donor frees its 4 MiB: it purges the 2 MiB owed, at once. */
+    set_arena(donor);
+    dallocx(d, MALLOCX_TCACHE_NONE);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), pages - 2 * step);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.purged", donor), purged0 + 2 * step);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", taker), 2 * step);
+
+    /* 4. Paid: the donor's next frees purge nothing (the 1 MiB block reuses
+     * its dirty pages, so it is no growth either). */
+    void *e = mallocx((size_t)1 << 20, MALLOCX_TCACHE_NONE);
+    REQUIRE(e);
+    dallocx(e, MALLOCX_TCACHE_NONE);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), pages - 2 * step);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.purged", donor), purged0 + 2 * step);
+
+    /* 5. At most 256 MiB is owed: the taker grows by 600 MiB, the donor then
+     * frees 512 MiB and keeps 256 MiB of it dirty. */
+    void *big = mallocx(OWED_BIG, MALLOCX_TCACHE_NONE);
+    REQUIRE(big);
+    owed_clear(x, y, taker);
+    void *t = mallocx((size_t)600 << 20, MALLOCX_TCACHE_NONE);
+    REQUIRE(t);
+    set_arena(donor);
+    dallocx(big, MALLOCX_TCACHE_NONE);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), (OWED_BIG - ((size_t)256 << 20)) / 4096);
+    dallocx(t, MALLOCX_TCACHE_NONE);
+
+    /* 6. Explicit arenas neither owe nor pay: an explicit arena's growth with
+     * nothing dirty elsewhere leaves the donor's next free dirty, and an
+     * explicit arena's free keeps its pages while a debt is open. */
+    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", ALL) == 0);
+    void *k = mallocx(RELIEF_DIRTY, MALLOCX_TCACHE_NONE); /* the donor's */
+    REQUIRE(k);
+    owed_clear(x, y, donor);
+    unsigned ex = new_arena();
+    int efl = MALLOCX_ARENA(ex) | MALLOCX_TCACHE_NONE;
+    void *eb = mallocx((size_t)8 << 20, efl);
+    REQUIRE(eb);
+    dallocx(k, MALLOCX_TCACHE_NONE);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), pages);
+    set_arena(taker);
+    relief_grow(0, 8, 0); /* purges 2 MiB of the donor's 4 MiB: nothing owed */
+    relief_grow(8, 16, 0); /* 4 MiB more, owed: the donor has 2 MiB, purged too */
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), 0);
+    dallocx(eb, MALLOCX_TCACHE_NONE);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", ex), ((size_t)8 << 20) / 4096);
+    for (int i = 0; i < 24; i++) dallocx(relief_keep[i], MALLOCX_TCACHE_NONE);
+    set_arena(cur);
+}
+
 /* A request no chunk can hold fails (ENOMEM) without touching the arena's
  * pages: no purge of its dirty pages, no release of its retained ones. */
 static void test_impossible_keeps_pages(void) {
@@ -812,6 +912,7 @@ static const tcase_t tests[] = {
     {"pressure_drain", test_pressure_drain},
     {"xfer_overflow", test_xfer_overflow},
     {"growth_relief", test_growth_relief},
+    {"relief_owed", test_relief_owed},
     {"zero_uncached", test_zero_uncached},
     {"tcache_idle_trim", test_tcache_idle_trim},
     {"remote_flush_gc", test_remote_flush_gc},

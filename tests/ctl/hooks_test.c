@@ -878,8 +878,9 @@ static void test_hooks_misaligned_alloc(void) {
 /* Growth relief purges only arenas with the default hooks: user hooks'
  * pages are theirs to manage (their purge may be costly, or refuse). An
  * automatic arena k with dirty pages and counting hooks gives nothing while
- * another automatic arena grows by 2 MiB; with the default hooks back, the
- * same growth purges its pages. */
+ * another automatic arena grows by 2 MiB, nor when it frees pages while that
+ * growth is owed; with the default hooks back, the same growth purges its
+ * pages. */
 static int rl_npurge, rl_ndalloc;
 static void *rl_alloc(extent_hooks_t *h, void *na, size_t size, size_t align, bool *zero, bool *commit,
                       unsigned ind) {
@@ -939,6 +940,16 @@ static void test_relief_default_hooks_only(void) {
     CHECK_EQ_U(rd_u64("stats.arenas.%u.purged", k), purged0);
     CHECK_EQ_U(rl_npurge, 0);
     CHECK_EQ_U(rl_ndalloc, 0);
+    /* that growth is owed (nothing was purged), and k's own frees do not pay
+     * it either (a 1 MiB block from its dirty pages, freed again) */
+    set_arena(k);
+    void *f = mallocx((size_t)1 << 20, MALLOCX_TCACHE_NONE);
+    REQUIRE(f);
+    dallocx(f, MALLOCX_TCACHE_NONE);
+    set_arena(taker);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", k), pages);
+    CHECK_EQ_U(rl_npurge, 0);
     /* the same growth with k on the default hooks again: k gives 2 MiB */
     REQUIRE(ctl(NULL, NULL, &dflt, sizeof(dflt), "arena.%u.extent_hooks", k) == 0);
     rl_grow(v + 8, 8);
