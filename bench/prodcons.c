@@ -21,6 +21,10 @@
  *
  * Work metric: objects passed (malloc + free by the other thread) per second.
  * Checksum: total bytes allocated, identical under every allocator.
+ * Also reported: inflight, the mean number of objects in a ring (allocated,
+ * not yet freed), sampled by the producer at each publication. A producer
+ * that outruns its consumer keeps the ring full, so the live heap depends on
+ * which side is faster under the allocator at hand; read peak RSS with it.
  */
 #include "common.h"
 
@@ -51,6 +55,7 @@ typedef struct {
     uint64_t seed;
     int id;
     uint64_t bytes, errors, sleeps;
+    uint64_t occ_sum, occ_n; /* producer: ring occupancy at each publication */
 } worker_t;
 
 static size_t min_size = 16, max_size = 256;
@@ -109,6 +114,7 @@ static void *producer(void *arg) {
     rng_seed(&r, w->seed + (uint64_t)w->id * 7919u);
     uint64_t bytes = 0, sleeps = 0;
     uint32_t tail = 0, head = 0, cap = q->mask + 1;
+    uint64_t occ_sum = 0, occ_n = 0;
     for (uint64_t k = 0; k < w->count; k++) {
         size_t sz = rng_range(&r, min_size, max_size);
         void *p = xmalloc(sz);
@@ -124,10 +130,17 @@ static void *producer(void *arg) {
         }
         q->slot[tail & q->mask] = p;
         tail++;
-        if (tail % PUBLISH == 0)
+        if (tail % PUBLISH == 0) {
             publish(&q->tail, tail, &q->cons_sleeping);
+            /* Objects in flight (allocated, not yet freed): the same cache
+             * line as cons_sleeping, which publish just read. */
+            occ_sum += tail - atomic_load_explicit(&q->head, memory_order_relaxed);
+            occ_n++;
+        }
     }
     publish(&q->tail, tail, &q->cons_sleeping);
+    w->occ_sum = occ_sum;
+    w->occ_n = occ_n;
     w->bytes = bytes;
     w->sleeps = sleeps;
     return NULL;
@@ -192,7 +205,7 @@ int main(int argc, char **argv) {
     int pairs = threads / 2;
     if (threads > 1)
         threads = 2 * pairs;
-    uint64_t bytes = 0, errors = 0, sleeps = 0;
+    uint64_t bytes = 0, errors = 0, sleeps = 0, occ_sum = 0, occ_n = 0;
     double t0, secs;
     if (threads == 1) {
         /* Baseline: same objects, same sizes, allocated and freed by one
@@ -244,6 +257,8 @@ int main(int argc, char **argv) {
             bytes += ws[i].bytes;
             errors += ws[i].errors;
             sleeps += ws[i].sleeps;
+            occ_sum += ws[i].occ_sum;
+            occ_n += ws[i].occ_n;
         }
         secs = now_sec() - t0;
         for (int i = 0; i < pairs; i++)
@@ -252,13 +267,17 @@ int main(int argc, char **argv) {
         free(ws);
         free(tids);
     }
+    /* Mean objects in flight per ring (T >= 2): how full the producers keep
+     * the rings, which sets the live heap, and so the peak RSS, apart from
+     * the allocator's own overhead. -1 for the one-thread baseline. */
+    double inflight = occ_n ? (double)occ_sum / (double)occ_n : -1.0;
     printf("prodcons: %d threads (%d pairs), %llu objects of %zu-%zu B in %.3f s = "
-           "%.2f M objects/s (%llu futex sleeps)\n",
+           "%.2f M objects/s (%llu futex sleeps, %.0f objects in flight per ring)\n",
            threads, threads == 1 ? 0 : pairs, (unsigned long long)count, min_size, max_size,
-           secs, (double)count / secs / 1e6, (unsigned long long)sleeps);
+           secs, (double)count / secs / 1e6, (unsigned long long)sleeps, inflight);
     report("prodcons", secs, errors, bytes,
-           "threads=%d objects=%llu sleeps=%llu metric=%.3f unit=Mobj/s", threads,
-           (unsigned long long)count, (unsigned long long)sleeps,
+           "threads=%d objects=%llu sleeps=%llu inflight=%.0f metric=%.3f unit=Mobj/s", threads,
+           (unsigned long long)count, (unsigned long long)sleeps, inflight,
            (double)count / secs / 1e6);
     return errors ? 1 : 0;
 }

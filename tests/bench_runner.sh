@@ -203,4 +203,15 @@ rows=$(($(wc -l <"$tmp/cut/scaling.csv") - 1))
 [ "$rows" -ge 1 ] || fail "the interrupted run kept no rows"
 grep -q "interrupted: the $rows runs" "$tmp/log" || fail "the message does not count the $rows rows kept"
 echo "interrupted scaling run kept $rows rows"
+# prodcons reports the objects in flight per ring: within the ring's capacity
+# for pairs, -1 for the one-thread baseline (no ring).
+for q in 32 256; do
+  inf=$(LD_PRELOAD="$PWD/$BUILD/libmosaic.so" "$BUILD/bench/prodcons" -t 2 -n 200000 -q $q |
+        sed -n 's/^RESULT .* inflight=\([-0-9.]*\) .*/\1/p')
+  awk -v v="$inf" -v q=$q 'BEGIN { exit !(v != "" && v + 0 >= 0 && v + 0 <= q) }' ||
+    fail "prodcons -q $q reported inflight='$inf' (0..$q expected)"
+done
+inf=$("$BUILD/bench/prodcons" -t 1 -n 1000 | sed -n 's/^RESULT .* inflight=\([-0-9.]*\) .*/\1/p')
+[ "$inf" = "-1" ] || fail "prodcons -t 1 reported inflight='$inf' (-1 expected)"
+echo "prodcons in flight: ok"
 echo "bench-runner: ok"
