@@ -200,10 +200,12 @@ static __attribute__((noinline)) void arena_relieve(arena_t *a, size_t bytes) {
         __atomic_store_n(&arena_relief_cursor, bytes ? i + 1 : i, __ATOMIC_RELAXED);
     }
     if (bytes) { /* nothing idle to give back now: owed by the next to free pages */
-        size_t owed = __atomic_load_n(&arena_relief_owed, __ATOMIC_RELAXED);
-        owed = owed + bytes > ARENA_RELIEF_OWED_MAX ? ARENA_RELIEF_OWED_MAX : owed + bytes;
         __atomic_store_n(&arena_relief_grower, a, __ATOMIC_RELAXED);
-        __atomic_store_n(&arena_relief_owed, owed, __ATOMIC_RELAXED);
+        size_t owed = __atomic_load_n(&arena_relief_owed, __ATOMIC_RELAXED), more;
+        do
+            more = owed + bytes > ARENA_RELIEF_OWED_MAX ? ARENA_RELIEF_OWED_MAX : owed + bytes;
+        while (!__atomic_compare_exchange_n(&arena_relief_owed, &owed, more, false, __ATOMIC_RELAXED,
+                                            __ATOMIC_RELAXED));
     }
 }
 
