@@ -184,22 +184,25 @@ static unsigned arena_relief_cursor; /* relaxed atomic: where the next relief st
  * arena whose growth it was (relaxed atomics; see ARENA_RELIEF_OWED_MAX). */
 static size_t arena_relief_owed;
 static arena_t *arena_relief_grower;
+static uint64_t arena_relief_next_ns; /* the next payment may run from then on */
 
 /* Purges up to `bytes` of the oldest dirty pages of the automatic arenas
  * other than a that use the default hooks, arena by arena from where the
  * last relief stopped. */
 static __attribute__((noinline)) void arena_relieve(arena_t *a, size_t bytes) {
     unsigned n = arena_narenas_auto, start = __atomic_load_n(&arena_relief_cursor, __ATOMIC_RELAXED);
+    bool others = false; /* an arena that could pay a debt later */
     for (unsigned k = 0; k < n && bytes; k++) {
         unsigned i = (start + k) % n;
         arena_t *o = arena_get(i);
         if (!o || o == a || !hooks_is_default(__atomic_load_n(&o->pa.hooks, __ATOMIC_ACQUIRE)))
             continue;
-        size_t got = pa_purge_dirty(&o->pa, bytes);
+        others = true;
+        size_t got = pa_purge_dirty(&o->pa, bytes, 0);
         bytes = got >= bytes ? 0 : bytes - got;
         __atomic_store_n(&arena_relief_cursor, bytes ? i + 1 : i, __ATOMIC_RELAXED);
     }
-    if (bytes) { /* nothing idle to give back now: owed by the next to free pages */
+    if (bytes && others) { /* nothing idle to give back now: owed */
         __atomic_store_n(&arena_relief_grower, a, __ATOMIC_RELAXED);
         size_t owed = __atomic_load_n(&arena_relief_owed, __ATOMIC_RELAXED), more;
         do
@@ -209,22 +212,35 @@ static __attribute__((noinline)) void arena_relieve(arena_t *a, size_t bytes) {
     }
 }
 
-/* a (no lock held) may have freed pages: when growth elsewhere found nothing
- * to purge, its dirty pages pay what is owed. */
-static __attribute__((noinline)) void arena_relief_pay(arena_t *a) {
-    if (hooks_depth || !arena_is_auto(a) || a == __atomic_load_n(&arena_relief_grower, __ATOMIC_RELAXED) ||
-        !hooks_is_default(__atomic_load_n(&a->pa.hooks, __ATOMIC_ACQUIRE)))
+/* While growth is owed, at most every ARENA_RELIEF_OWED_PERIOD_NS (claimed by
+ * compare-and-swap), the automatic arenas with the default hooks other than
+ * the last grower purge those of their dirty pages that have been dirty for
+ * ARENA_RELIEF_OWED_AGE_NS, up to what is owed. Called with no lock held,
+ * from any thread's flush or direct free: an idle arena's pages are purged
+ * without the arena doing anything. */
+static __attribute__((noinline)) void arena_relief_pay(void) {
+    if (hooks_depth) return; /* a hook holds an arena's locks (see arena_relieve_check) */
+    uint64_t now = os_now_ns(), next = __atomic_load_n(&arena_relief_next_ns, __ATOMIC_RELAXED);
+    if (now < next || !__atomic_compare_exchange_n(&arena_relief_next_ns, &next,
+                                                   now + ARENA_RELIEF_OWED_PERIOD_NS, false,
+                                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         return;
-    size_t owed = __atomic_load_n(&arena_relief_owed, __ATOMIC_RELAXED);
-    size_t got = owed ? pa_purge_dirty(&a->pa, owed) : 0;
-    while (got && owed && !__atomic_compare_exchange_n(&arena_relief_owed, &owed,
-                                                       got >= owed ? 0 : owed - got, false,
-                                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    arena_t *g = __atomic_load_n(&arena_relief_grower, __ATOMIC_RELAXED);
+    size_t owed = __atomic_load_n(&arena_relief_owed, __ATOMIC_RELAXED), paid = 0;
+    for (unsigned i = 0; i < arena_narenas_auto && paid < owed; i++) {
+        arena_t *o = arena_get(i);
+        if (!o || o == g || !hooks_is_default(__atomic_load_n(&o->pa.hooks, __ATOMIC_ACQUIRE)))
+            continue;
+        paid += pa_purge_dirty(&o->pa, owed - paid, ARENA_RELIEF_OWED_AGE_NS);
+    }
+    while (paid && owed && !__atomic_compare_exchange_n(&arena_relief_owed, &owed,
+                                                        paid >= owed ? 0 : owed - paid, false,
+                                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         ;
 }
 
-static inline void arena_relief_owed_check(arena_t *a) {
-    if (unlikely(__atomic_load_n(&arena_relief_owed, __ATOMIC_RELAXED))) arena_relief_pay(a);
+static inline void arena_relief_owed_check(void) {
+    if (unlikely(__atomic_load_n(&arena_relief_owed, __ATOMIC_RELAXED))) arena_relief_pay();
 }
 
 /* After a takes memory: when its resident set has grown by ARENA_RELIEF_STEP
@@ -527,7 +543,7 @@ void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests, are
         if (first) b->nrequests += nrequests;
         first = false;
         mutex_unlock(&b->lock);
-        arena_relief_owed_check(a);
+        arena_relief_owed_check();
         n = j;
     }
 }
@@ -576,7 +592,7 @@ void arena_dalloc_large(extent_t *e) {
     __atomic_fetch_add(&ls->ndalloc, 1, __ATOMIC_RELAXED);
     __atomic_fetch_sub(&ls->curlextents, 1, __ATOMIC_RELAXED);
     pa_dalloc(&a->pa, e);
-    arena_relief_owed_check(a);
+    arena_relief_owed_check();
 }
 
 void arena_dalloc(void *p, uintptr_t v) {
@@ -593,7 +609,7 @@ void arena_dalloc(void *p, uintptr_t v) {
         }
         bin_free_locked(a, b, s1 - 1, e, p);
         mutex_unlock(&b->lock);
-        arena_relief_owed_check(a);
+        arena_relief_owed_check();
     } else {
         if ((uintptr_t)p != e->addr) arena_bad_free(p, v, "free");
         if (unlikely(opt.junk)) memset(p, ARENA_JUNK_FREE, sc_size[s1 - 1]);

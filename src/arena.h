@@ -18,9 +18,9 @@
  * ARENA_RELIEF_STEP since its last relief, the other automatic arenas (default
  * hooks, dirty decay not off) purge as many bytes of their oldest dirty
  * pages, so idle pages in one arena do not stay resident while another maps
- * more. What they could not purge (nothing was dirty yet) is owed: the next
- * such arena other than the grower to free pages purges that much of its
- * dirty pages at once (ARENA_RELIEF_OWED_MAX). Pages never change arena.
+ * more. What they could not purge (nothing was dirty yet) is owed, and paid
+ * later from their pages that stay dirty for a while (ARENA_RELIEF_OWED_AGE_NS).
+ * Pages never change arena.
  *
  * Locking: bin_t fields are protected by bin_t.lock, including the slab
  * fields of the extents on the bin (cur and the nonfull list). Lock order
@@ -53,9 +53,16 @@
 #define ARENA_DRAIN_MIN ((size_t)64 << 10)
 #define ARENA_RELIEF_STEP ((size_t)1 << 20)
 /* What a relief could not purge (the other arenas had no dirty pages yet) is
- * owed, up to this much: the next automatic arena other than the grower that
- * frees pages purges its dirty pages to pay it (arena_flush, arena_dalloc). */
+ * owed, up to ARENA_RELIEF_OWED_MAX. While it is, flushes and direct frees
+ * (any thread's) look, at most every ARENA_RELIEF_OWED_PERIOD_NS, for dirty
+ * pages in the other automatic arenas (not the last grower's) that have been
+ * dirty for ARENA_RELIEF_OWED_AGE_NS, and purge them to pay it. The age keeps
+ * pages a program takes again soon (a phase of frees before one of
+ * allocations, the old block of a realloc) from being purged and faulted in
+ * again; pages that idle arenas freed go. */
 #define ARENA_RELIEF_OWED_MAX ((size_t)256 << 20)
+#define ARENA_RELIEF_OWED_AGE_NS ((uint64_t)50 * 1000 * 1000)
+#define ARENA_RELIEF_OWED_PERIOD_NS ((uint64_t)10 * 1000 * 1000)
 /* opt.junk: new blocks (not zeroed ones) are filled with ARENA_JUNK_ALLOC,
  * freed ones with ARENA_JUNK_FREE (with junk, every block goes through the
  * arena: thread caches hold nothing). */

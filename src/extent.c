@@ -587,7 +587,7 @@ void pa_decay(pa_t *pa, bool all) {
     mutex_unlock(&pa->lock);
 }
 
-size_t pa_purge_dirty(pa_t *pa, size_t bytes) {
+size_t pa_purge_dirty(pa_t *pa, size_t bytes, uint64_t min_age_ns) {
     size_t done = 0;
     bytes = ALIGN_UP(bytes, OS_PAGE);
     if (!__atomic_load_n(&pa->dirty.npages, __ATOMIC_RELAXED)) return 0; /* a hint */
@@ -595,7 +595,7 @@ size_t pa_purge_dirty(pa_t *pa, size_t bytes) {
     if (__atomic_load_n(&pa->dirty_decay_ms, __ATOMIC_RELAXED) >= 0) {
         uint64_t now = os_now_ns();
         extent_t *e;
-        while (done < bytes && (e = pa->dirty.lru_head)) {
+        while (done < bytes && (e = pa->dirty.lru_head) && e->tstamp + min_age_ns <= now) {
             eset_remove(&pa->dirty, e, true);
             size_t want = bytes - done;
             extent_t *rest = e->size > want ? extent_split(pa, e, want) : NULL;

@@ -95,10 +95,10 @@ bool pa_remap(pa_t *pa, extent_t *e, size_t newsize, unsigned szind);
  * every dirty/muzzy page. */
 void pa_decay(pa_t *pa, bool all);
 /* Purges (forced, so the resident set shrinks) `bytes` (page-rounded) of pa's
- * oldest dirty pages, splitting an extent where only part is needed (more
- * only when it cannot be split), unless its dirty decay is off (-1);
- * returns the bytes purged. */
-size_t pa_purge_dirty(pa_t *pa, size_t bytes);
+ * oldest dirty pages that have been dirty for at least min_age_ns, splitting
+ * an extent where only part is needed (more only when it cannot be split),
+ * unless its dirty decay is off (-1); returns the bytes purged. */
+size_t pa_purge_dirty(pa_t *pa, size_t bytes, uint64_t min_age_ns);
 void pa_set_decay_ms(pa_t *pa, bool dirty, ssize_t ms);
 /* Gives every free page back to the hooks (arena destroy); pa must be idle. */
 void pa_release_all(pa_t *pa, bool destroy);

@@ -522,11 +522,22 @@ static void test_growth_relief(void) {
 }
 
 /* Owed relief: growth that found no dirty pages in the other automatic arenas
- * is owed, and the next of them (not the grower) to free pages purges that
- * much of its dirty pages at once, at most 256 MiB (ARENA_RELIEF_OWED_MAX):
- * pages a main thread's arena frees after the other threads have grown do
- * not sit resident until their decay time. */
+ * is owed (at most 256 MiB, ARENA_RELIEF_OWED_MAX), and paid from their
+ * pages once those have been dirty for 50 ms (ARENA_RELIEF_OWED_AGE_NS) by
+ * the next flush or direct free of any thread, never from the grower's, never
+ * from an explicit arena's: pages a main thread's arena frees after the other
+ * threads have grown do not sit resident until their decay time, and pages
+ * freed and taken again soon are not purged. */
 #define OWED_BIG ((size_t)512 << 20) /* more than the cap; never touched */
+static unsigned owed_tick_arena; /* explicit: its pages are no automatic arena's */
+static void owed_tick(void) { /* lets pages age past 50 ms, then a direct free */
+    struct timespec ts = {0, 60 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    if (!owed_tick_arena) owed_tick_arena = new_arena();
+    void *p = mallocx(16, MALLOCX_ARENA(owed_tick_arena) | MALLOCX_TCACHE_NONE);
+    REQUIRE(p);
+    dallocx(p, MALLOCX_TCACHE_NONE);
+}
 static void owed_clear(unsigned x, unsigned y, unsigned back) {
     /* y grows last (the grower); x, not the grower, frees more than any debt
      * can be, so nothing is owed; then no arena keeps dirty pages. */
@@ -537,6 +548,7 @@ static void owed_clear(unsigned x, unsigned y, unsigned back) {
     REQUIRE(px && py);
     set_arena(x);
     dallocx(px, MALLOCX_TCACHE_NONE);
+    owed_tick();
     set_arena(y);
     dallocx(py, MALLOCX_TCACHE_NONE);
     set_arena(back);
@@ -559,31 +571,36 @@ static void test_relief_owed(void) {
     uint64_t purged0 = rd_u64("stats.arenas.%u.purged", donor);
 
     /* 2. The taker grows by 2 MiB with nothing to purge elsewhere: 2 MiB owed.
-     * Its own frees do not pay its debt: its 2 MiB stay dirty. */
+     * Its own pages do not pay its debt: its 2 MiB stay dirty. */
     relief_grow(0, 8, 0);
     for (int i = 0; i < 8; i++) dallocx(relief_keep[i], MALLOCX_TCACHE_NONE);
-    epoch();
-    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", taker), 2 * step);
 
-    /* 3. The donor frees its 4 MiB: it purges the 2 MiB owed, at once. */
+    /* 3. The donor frees its 4 MiB: young pages stay (20 ms after the last
+     * payment, so the free does look: at most one every 10 ms); once they
+     * are older than 50 ms, the next free (any arena's) purges the 2 MiB
+     * owed. */
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
     set_arena(donor);
     dallocx(d, MALLOCX_TCACHE_NONE);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), pages);
+    set_arena(taker);
+    owed_tick();
     epoch();
     CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), pages - 2 * step);
     CHECK_EQ_U(rd_u64("stats.arenas.%u.purged", donor), purged0 + 2 * step);
     CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", taker), 2 * step);
 
-    /* 4. Paid: the donor's next frees purge nothing (the 1 MiB block reuses
-     * its dirty pages, so it is no growth either). */
-    void *e = mallocx((size_t)1 << 20, MALLOCX_TCACHE_NONE);
-    REQUIRE(e);
-    dallocx(e, MALLOCX_TCACHE_NONE);
+    /* 4. Paid: later frees purge nothing more. */
+    owed_tick();
     epoch();
     CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), pages - 2 * step);
     CHECK_EQ_U(rd_u64("stats.arenas.%u.purged", donor), purged0 + 2 * step);
 
     /* 5. At most 256 MiB is owed: the taker grows by 600 MiB, the donor then
      * frees 512 MiB and keeps 256 MiB of it dirty. */
+    set_arena(donor);
     void *big = mallocx(OWED_BIG, MALLOCX_TCACHE_NONE);
     REQUIRE(big);
     owed_clear(x, y, taker);
@@ -591,15 +608,17 @@ static void test_relief_owed(void) {
     REQUIRE(t);
     set_arena(donor);
     dallocx(big, MALLOCX_TCACHE_NONE);
+    owed_tick();
     epoch();
     CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), (OWED_BIG - ((size_t)256 << 20)) / 4096);
+    set_arena(taker);
     dallocx(t, MALLOCX_TCACHE_NONE);
 
     /* 6. Explicit arenas neither owe nor pay: an explicit arena's growth with
-     * nothing dirty elsewhere leaves the donor's next free dirty, and an
-     * explicit arena's free keeps its pages while a debt is open. */
-    REQUIRE(ctl(NULL, NULL, NULL, 0, "arena.%u.purge", ALL) == 0);
-    void *k = mallocx(RELIEF_DIRTY, MALLOCX_TCACHE_NONE); /* the donor's */
+     * nothing dirty elsewhere leaves the donor's pages dirty, and an explicit
+     * arena's pages stay dirty while a debt is open. */
+    set_arena(donor);
+    void *k = mallocx(RELIEF_DIRTY, MALLOCX_TCACHE_NONE);
     REQUIRE(k);
     owed_clear(x, y, donor);
     unsigned ex = new_arena();
@@ -607,18 +626,41 @@ static void test_relief_owed(void) {
     void *eb = mallocx((size_t)8 << 20, efl);
     REQUIRE(eb);
     dallocx(k, MALLOCX_TCACHE_NONE);
+    owed_tick();
     epoch();
     CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), pages);
+    dallocx(eb, MALLOCX_TCACHE_NONE);
     set_arena(taker);
     relief_grow(0, 8, 0); /* purges 2 MiB of the donor's 4 MiB: nothing owed */
-    relief_grow(8, 16, 0); /* 4 MiB more, owed: the donor has 2 MiB, purged too */
-    epoch();
+    relief_grow(8, 16, 0); /* 4 MiB more: the donor's last 2 MiB, 2 MiB owed */
     CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), 0);
-    dallocx(eb, MALLOCX_TCACHE_NONE);
+    owed_tick();
     epoch();
     CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", ex), ((size_t)8 << 20) / 4096);
     for (int i = 0; i < 24; i++) dallocx(relief_keep[i], MALLOCX_TCACHE_NONE);
     set_arena(cur);
+}
+
+/* Growth while no other automatic arena exists owes nothing (no arena could
+ * have given pages back): an arena that comes later keeps its dirty pages. */
+static void test_relief_owed_alone(void) {
+    unsigned n = rd_u("arenas.narenas"), a1 = n - 1;
+    REQUIRE(rd_u("thread.arena") == 0, "the test thread is on arena %u", rd_u("thread.arena"));
+    for (unsigned i = 1; i < n; i++) REQUIRE(!rd_b("arena.%u.initialized", i), "arena %u exists", i);
+    void *x = mallocx((size_t)6 << 20, MALLOCX_TCACHE_NONE), *y = mallocx((size_t)2 << 20, MALLOCX_TCACHE_NONE);
+    REQUIRE(x && y);
+    dallocx(y, MALLOCX_TCACHE_NONE);
+    /* a1's growth is matched by arena 0's 2 MiB: nothing new is owed */
+    set_arena(a1);
+    void *z = mallocx((size_t)2 << 20, MALLOCX_TCACHE_NONE);
+    REQUIRE(z);
+    memset(z, 1, (size_t)2 << 20);
+    dallocx(z, MALLOCX_TCACHE_NONE);
+    owed_tick();
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", a1), ((size_t)2 << 20) / 4096);
+    set_arena(0);
+    dallocx(x, MALLOCX_TCACHE_NONE);
 }
 
 /* A request no chunk can hold fails (ENOMEM) without touching the arena's
@@ -913,6 +955,7 @@ static const tcase_t tests[] = {
     {"xfer_overflow", test_xfer_overflow},
     {"growth_relief", test_growth_relief},
     {"relief_owed", test_relief_owed},
+    {"relief_owed_alone", test_relief_owed_alone},
     {"zero_uncached", test_zero_uncached},
     {"tcache_idle_trim", test_tcache_idle_trim},
     {"remote_flush_gc", test_remote_flush_gc},

@@ -878,8 +878,8 @@ static void test_hooks_misaligned_alloc(void) {
 /* Growth relief purges only arenas with the default hooks: user hooks'
  * pages are theirs to manage (their purge may be costly, or refuse). An
  * automatic arena k with dirty pages and counting hooks gives nothing while
- * another automatic arena grows by 2 MiB, nor when it frees pages while that
- * growth is owed; with the default hooks back, the same growth purges its
+ * another automatic arena grows by 2 MiB, nor later to pay that growth
+ * (owed relief); with the default hooks back, the same growth purges its
  * pages. */
 static int rl_npurge, rl_ndalloc;
 static void *rl_alloc(extent_hooks_t *h, void *na, size_t size, size_t align, bool *zero, bool *commit,
@@ -940,13 +940,14 @@ static void test_relief_default_hooks_only(void) {
     CHECK_EQ_U(rd_u64("stats.arenas.%u.purged", k), purged0);
     CHECK_EQ_U(rl_npurge, 0);
     CHECK_EQ_U(rl_ndalloc, 0);
-    /* that growth is owed (nothing was purged), and k's own frees do not pay
-     * it either (a 1 MiB block from its dirty pages, freed again) */
-    set_arena(k);
-    void *f = mallocx((size_t)1 << 20, MALLOCX_TCACHE_NONE);
+    /* that growth is owed (nothing was purged), and k's pages do not pay it
+     * either, however long they have been dirty (60 ms, then a direct free,
+     * which is when a debt is paid) */
+    struct timespec ts = {0, 60 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    void *f = mallocx(16, MALLOCX_TCACHE_NONE);
     REQUIRE(f);
     dallocx(f, MALLOCX_TCACHE_NONE);
-    set_arena(taker);
     epoch();
     CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", k), pages);
     CHECK_EQ_U(rl_npurge, 0);
