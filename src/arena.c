@@ -162,12 +162,21 @@ _Noreturn void arena_bad_free(const void *p, uintptr_t e, const char *what) {
 }
 
 /* ---- small ---- */
+static uint64_t arena_relief_epoch; /* relaxed atomic: owed-relief payments so far */
+
+/* Slab s's trimmed pages count as resident again (bin lock): a fill is about
+ * to hand out its regions, or it goes back to the page allocator. */
+static void slab_untrim(arena_t *a, extent_t *s) {
+    __atomic_fetch_sub(&a->trimmed, (size_t)__builtin_popcount(s->trimmed), __ATOMIC_RELAXED);
+    s->trimmed = 0;
+}
+
 static void bin_list_remove(bin_t *b, extent_t *s) {
     if (s->prev) s->prev->next = s->next;
     else b->nonfull = s->next;
     if (s->next) s->next->prev = s->prev;
     s->next = s->prev = NULL;
-    b->nonfull_slabs--;
+    __atomic_store_n(&b->nonfull_slabs, b->nonfull_slabs - 1, __ATOMIC_RELAXED); /* a hint for trimming */
 }
 
 static void bin_list_push(bin_t *b, extent_t *s) {
@@ -175,7 +184,7 @@ static void bin_list_push(bin_t *b, extent_t *s) {
     s->next = b->nonfull;
     if (s->next) s->next->prev = s;
     b->nonfull = s;
-    b->nonfull_slabs++;
+    __atomic_store_n(&b->nonfull_slabs, b->nonfull_slabs + 1, __ATOMIC_RELAXED);
 }
 
 /* ---- growth relief ---- */
@@ -212,6 +221,70 @@ static __attribute__((noinline)) void arena_relieve(arena_t *a, size_t bytes) {
     }
 }
 
+/* Whether regions r0..r1 of s are all free. */
+static bool slab_regions_free(const extent_t *s, uint32_t r0, uint32_t r1) {
+    for (uint32_t w = r0 / 64; w <= r1 / 64; w++) {
+        uint32_t lo = w * 64 > r0 ? 0 : r0 % 64, hi = (w + 1) * 64 - 1 < r1 ? 63 : r1 % 64;
+        uint64_t m = (hi == 63 ? ~(uint64_t)0 : (((uint64_t)1 << (hi + 1)) - 1)) & (~(uint64_t)0 << lo);
+        if ((s->bitmap[w] & m) != m) return false;
+    }
+    return true;
+}
+
+/* Purges, up to `want` pages, the pages of b's non-full slabs that hold no
+ * region in use (regions on the transfer stack or in a cache count as in
+ * use: their bitmap bits are clear), pages past the last region excepted
+ * (never touched); consecutive pages in one call. Returns the pages purged.
+ * Never the current slab: fills hand out regions only from it, and a slab
+ * becomes current only after slab_untrim. Called with b's lock. */
+static size_t bin_trim_locked(arena_t *a, bin_t *b, unsigned ind, size_t want) {
+    const size_t size = sc_size[ind];
+    const uint32_t nregs = sc_slab[ind].nregs, npages = sc_slab[ind].slab_pages;
+    size_t done = 0;
+    for (extent_t *s = b->nonfull; s && done < want; s = s->next) {
+        if ((size_t)s->nfree * size < OS_PAGE) continue; /* no page can be free */
+        uint32_t run = 0; /* pages in the run ending before page j */
+        for (uint32_t j = 0; j <= npages; j++) {
+            bool freepage = false;
+            if (j < npages && done + run < want && !(s->trimmed >> j & 1)) {
+                uint32_t r0 = (uint32_t)(((size_t)j << OS_PAGE_SHIFT) / size);
+                if (r0 < nregs) {
+                    uint32_t r1 = (uint32_t)((((size_t)j + 1) << OS_PAGE_SHIFT) - 1) / (uint32_t)size;
+                    freepage = slab_regions_free(s, r0, r1 < nregs ? r1 : nregs - 1);
+                }
+            }
+            if (freepage) {
+                run++;
+                continue;
+            }
+            if (run && pa_trim_slab(&a->pa, s, (size_t)(j - run) << OS_PAGE_SHIFT,
+                                    (size_t)run << OS_PAGE_SHIFT)) {
+                s->trimmed |= (uint32_t)((((uint64_t)1 << run) - 1) << (j - run));
+                __atomic_fetch_add(&a->trimmed, (size_t)run, __ATOMIC_RELAXED);
+                done += run;
+            }
+            run = 0;
+        }
+    }
+    return done;
+}
+
+/* Owed relief from slabs: the idle bins of o (no fill in the last
+ * ARENA_TRIM_IDLE payments) trim up to `bytes`; returns the bytes trimmed. */
+static size_t arena_trim_idle(arena_t *o, size_t bytes, uint64_t epoch) {
+    size_t done = 0, want = bytes >> OS_PAGE_SHIFT;
+    for (unsigned i = 0; i < SC_NSMALL && done < want; i++) {
+        bin_t *b = &o->bins[i];
+        if (!__atomic_load_n(&b->nonfull_slabs, __ATOMIC_RELAXED) ||
+            epoch - __atomic_load_n(&b->fill_epoch, __ATOMIC_RELAXED) < ARENA_TRIM_IDLE)
+            continue;
+        mutex_lock(&b->lock);
+        done += bin_trim_locked(o, b, i, want - done);
+        mutex_unlock(&b->lock);
+    }
+    return done << OS_PAGE_SHIFT;
+}
+
 /* While growth is owed, at most every ARENA_RELIEF_OWED_PERIOD_NS (claimed by
  * compare-and-swap), the automatic arenas with the default hooks other than
  * the last grower purge those of their dirty pages that have been dirty for
@@ -225,6 +298,7 @@ static __attribute__((noinline)) void arena_relief_pay(void) {
                                                    now + ARENA_RELIEF_OWED_PERIOD_NS, false,
                                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         return;
+    uint64_t epoch = __atomic_add_fetch(&arena_relief_epoch, 1, __ATOMIC_RELAXED);
     arena_t *g = __atomic_load_n(&arena_relief_grower, __ATOMIC_RELAXED);
     size_t owed = __atomic_load_n(&arena_relief_owed, __ATOMIC_RELAXED), paid = 0;
     for (unsigned i = 0; i < arena_narenas_auto && paid < owed; i++) {
@@ -232,6 +306,12 @@ static __attribute__((noinline)) void arena_relief_pay(void) {
         if (!o || o == g || !hooks_is_default(__atomic_load_n(&o->pa.hooks, __ATOMIC_ACQUIRE)))
             continue;
         paid += pa_purge_dirty(&o->pa, owed - paid, ARENA_RELIEF_OWED_AGE_NS);
+    }
+    for (unsigned i = 0; i < arena_narenas_auto && paid < owed; i++) { /* then idle slabs */
+        arena_t *o = arena_get(i);
+        if (!o || o == g || !hooks_is_default(__atomic_load_n(&o->pa.hooks, __ATOMIC_ACQUIRE)))
+            continue;
+        paid += arena_trim_idle(o, owed - paid, epoch);
     }
     while (paid && owed && !__atomic_compare_exchange_n(&arena_relief_owed, &owed,
                                                         paid >= owed ? 0 : owed - paid, false,
@@ -296,6 +376,7 @@ static extent_t *bin_next_slab(arena_t *a, bin_t *b, unsigned ind, bool *pressed
     extent_t *s = b->nonfull;
     if (s) {
         bin_list_remove(b, s);
+        if (unlikely(s->trimmed)) slab_untrim(a, s); /* its regions are handed out again */
     } else {
         size_t sz = (size_t)sc_slab[ind].slab_pages << OS_PAGE_SHIFT;
         bool resident = pressed && arena_parked_elsewhere(a, (size_t)b->nxfer * sc_size[ind]);
@@ -322,6 +403,8 @@ static unsigned arena_fill_pass(arena_t *a, unsigned ind, void **out, unsigned n
      * freed regions from the transfer stack on top, popped before them. */
     unsigned take = n < b->nxfer ? n : b->nxfer, k = n - take, got = 0;
     b->xfer_off = false; /* frees no longer outrun fills */
+    __atomic_store_n(&b->fill_epoch, __atomic_load_n(&arena_relief_epoch, __ATOMIC_RELAXED),
+                     __ATOMIC_RELAXED);
     while (got < k) {
         extent_t *s = b->cur;
         if (!s || !s->nfree) {
@@ -366,6 +449,7 @@ static __attribute__((noinline)) void bin_slab_transition(arena_t *a, bin_t *b, 
     if (s->nfree == sc_slab[ind].nregs) {
         if (old) bin_list_remove(b, s);
         b->curslabs--;
+        if (s->trimmed) slab_untrim(a, s);
         pa_dalloc(&a->pa, s);
     } else if (!old) {
         bin_list_push(b, s);
@@ -662,11 +746,12 @@ void arena_reset(arena_t *a) {
         b->nxfer = 0;
         b->xfer_off = false;
         b->curslabs = 0;
-        b->nonfull_slabs = 0;
+        __atomic_store_n(&b->nonfull_slabs, 0, __ATOMIC_RELAXED);
         b->cur = NULL;
         b->nonfull = NULL;
         mutex_unlock(&b->lock);
     }
+    __atomic_store_n(&a->trimmed, 0, __ATOMIC_RELAXED); /* every slab is forgotten */
     extent_t *e;
     while ((e = pa_active_first(&a->pa)) != NULL) {
         if (!e->slab) {

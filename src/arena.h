@@ -61,6 +61,11 @@
  * allocations, the old block of a realloc) from being purged and faulted in
  * again; pages that idle arenas freed go. */
 #define ARENA_RELIEF_OWED_MAX ((size_t)256 << 20)
+/* When those are not enough, pages inside the non-full slabs of bins that have
+ * not filled for ARENA_TRIM_IDLE payments, all of whose regions are free, are
+ * purged too (slab trimming): a region there is faulted in again, zero, when a
+ * fill hands it out. */
+#define ARENA_TRIM_IDLE 2
 #define ARENA_RELIEF_OWED_AGE_NS ((uint64_t)50 * 1000 * 1000)
 #define ARENA_RELIEF_OWED_PERIOD_NS ((uint64_t)10 * 1000 * 1000)
 /* opt.junk: new blocks (not zeroed ones) are filled with ARENA_JUNK_ALLOC,
@@ -79,6 +84,8 @@ typedef struct {
     uint32_t nxfer, xfer_max;
     bool xfer_off;     /* set by a flush that found the stack full (and
                           emptied it), cleared by the next fill */
+    uint64_t fill_epoch; /* arena_relief_epoch at the last fill (relaxed
+                            atomic: owed relief reads it without the lock) */
     /* statistics */
     uint64_t nmalloc, ndalloc, nrequests, nfills, nflushes, nslabs;
     size_t curregs, curslabs, nonfull_slabs;
@@ -101,6 +108,9 @@ typedef struct arena_s {
                         list under arenas_lock at destroy */
     size_t parked;   /* bytes of regions on the bins' transfer stacks;
                         relaxed atomic, changed under the bin's lock */
+    size_t trimmed;  /* pages of live slabs purged because all their regions
+                        were free (extent_t.trimmed); relaxed atomic, changed
+                        under the slab's bin lock */
     /* Marks on pa.grown (the resident growth of the page allocator), relaxed
      * atomics: its value at the last pressure drain (arena_fill,
      * arena_malloc_large) and at the last growth relief (claimed by

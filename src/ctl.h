@@ -166,6 +166,9 @@ static inline const char *ctl_type_name(ctl_type_t t) {
       "Pages in unused dirty extents (freed, not yet purged).")                                   \
     X("stats.arenas.<i>.pmuzzy", CT_SIZE, "r-", h_stats_arena, SA_OFF(pmuzzy),                     \
       "Pages in unused muzzy extents (purged with MADV_FREE).")                                   \
+    X("stats.arenas.<i>.ptrimmed", CT_SIZE, "r-", h_stats_arena, SA_OFF(ptrimmed),                 \
+      "Pages of active slabs purged because every region on them was free (owed relief); not "   \
+      "resident until a region there is handed out again (Mosaic extension).")                    \
     X("stats.arenas.<i>.mapped", CT_SIZE, "r-", h_stats_arena, SA_OFF(mapped),                     \
       "Mapped bytes (not retained); arena 0 also carries the shared metadata mappings.")          \
     X("stats.arenas.<i>.retained", CT_SIZE, "r-", h_stats_arena, SA_OFF(retained),                 \

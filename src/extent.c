@@ -627,8 +627,19 @@ void pa_release_all(pa_t *pa, bool destroy) {
     mutex_unlock(&pa->lock);
 }
 
+bool pa_trim_slab(pa_t *pa, extent_t *e, size_t off, size_t len) {
+    extent_hooks_t *h = __atomic_load_n(&pa->hooks, __ATOMIC_ACQUIRE);
+    if (hooks_purge_forced_part(h, (void *)e->addr, e->size, off, len, pa->ind)) return false;
+    mutex_lock(&pa->lock);
+    pa->nmadvise++;
+    pa->purged_pages += len >> OS_PAGE_SHIFT;
+    mutex_unlock(&pa->lock);
+    return true;
+}
+
 void extent_slab_init(extent_t *e, uint32_t nregs) {
     e->nfree = nregs;
+    e->trimmed = 0;
     for (unsigned w = 0; w < SC_SLAB_MAXREGS / 64; w++) {
         uint32_t lo = w * 64;
         e->bitmap[w] = nregs >= lo + 64 ? ~(uint64_t)0

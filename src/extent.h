@@ -47,6 +47,8 @@ struct extent_s {
     extent_t *act_next, *act_prev; /* pa's list of active extents (pa lock) */
     uint64_t tstamp;          /* ns when it entered its free state (pa lock) */
     bool remapped;            /* active block moved by mremap: its own mapping */
+    uint32_t trimmed;         /* slab: pages purged while every region they hold
+                                 was free, bit i = page i (bin lock) */
 };
 
 typedef struct {
@@ -104,6 +106,10 @@ void pa_set_decay_ms(pa_t *pa, bool dirty, ssize_t ms);
 void pa_release_all(pa_t *pa, bool destroy);
 /* A full extent record for a slab: mark every region free. */
 void extent_slab_init(extent_t *e, uint32_t nregs);
+/* Purges (forced) bytes [off, off + len) of the active slab e, whose regions
+ * there are all free (the caller holds the slab's bin lock); counted as a
+ * purge. False when the hooks could not. */
+bool pa_trim_slab(pa_t *pa, extent_t *e, size_t off, size_t len);
 
 typedef struct {
     size_t mapped, retained, active_pages, dirty_pages, muzzy_pages;

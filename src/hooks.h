@@ -37,6 +37,9 @@ bool hooks_dalloc(extent_hooks_t *h, void *addr, size_t size, unsigned arena);
 bool hooks_destroy(extent_hooks_t *h, void *addr, size_t size, unsigned arena);
 bool hooks_purge_lazy(extent_hooks_t *h, void *addr, size_t size, unsigned arena);
 bool hooks_purge_forced(extent_hooks_t *h, void *addr, size_t size, unsigned arena);
+/* Pages [off, off + len) of the extent at addr (size bytes). */
+bool hooks_purge_forced_part(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len,
+                             unsigned arena);
 bool hooks_split(extent_hooks_t *h, void *addr, size_t size, size_t a, size_t b, unsigned arena);
 bool hooks_merge(extent_hooks_t *h, void *a, size_t asz, void *b, size_t bsz, unsigned arena);
 #endif

@@ -31,6 +31,7 @@ static void stats_arena_read(arena_t *a, stats_arena_t *out, const base_stats_t 
     out->pactive = ps.active_pages;
     out->pdirty = ps.dirty_pages;
     out->pmuzzy = ps.muzzy_pages;
+    out->ptrimmed = __atomic_load_n(&a->trimmed, __ATOMIC_RELAXED);
     out->mapped = ps.mapped;
     out->retained = ps.retained;
     out->npurge = ps.npurge;
@@ -70,7 +71,9 @@ static void stats_arena_read(arena_t *a, stats_arena_t *out, const base_stats_t 
         out->large_ndalloc += o->ndalloc;
         out->large_nrequests += o->nrequests;
     }
-    out->resident = (out->pactive + out->pdirty) << OS_PAGE_SHIFT;
+    /* a trimmed page read at another moment than pactive could exceed it */
+    size_t ptr = out->ptrimmed < out->pactive ? out->ptrimmed : out->pactive;
+    out->resident = (out->pactive - ptr + out->pdirty) << OS_PAGE_SHIFT;
     /* Metadata is shared by all arenas; it is accounted to arena 0. */
     if (a->ind == 0) {
         base_stats_t now;
@@ -87,6 +90,7 @@ static void stats_arena_merge(stats_arena_t *d, const stats_arena_t *s) {
     d->pactive += s->pactive;
     d->pdirty += s->pdirty;
     d->pmuzzy += s->pmuzzy;
+    d->ptrimmed += s->ptrimmed;
     d->mapped += s->mapped;
     d->retained += s->retained;
     d->base += s->base;
@@ -437,6 +441,7 @@ static void print_arena(out_t *o, const stats_arena_t *s, bool bins, bool large)
         j_u64(o, "pactive", s->pactive);
         j_u64(o, "pdirty", s->pdirty);
         j_u64(o, "pmuzzy", s->pmuzzy);
+        j_u64(o, "ptrimmed", s->ptrimmed);
         j_u64(o, "npurge", s->npurge);
         j_u64(o, "nmadvise", s->nmadvise);
         j_u64(o, "purged", s->purged);
@@ -494,7 +499,8 @@ static void print_arena(out_t *o, const stats_arena_t *s, bool bins, bool large)
     }
     outf(o, "assigned threads: %u\n", s->nthreads);
     outf(o, "decay time (ms): dirty %zd, muzzy %zd\n", s->dirty_decay_ms, s->muzzy_decay_ms);
-    outf(o, "pages: active %zu, dirty %zu, muzzy %zu\n", s->pactive, s->pdirty, s->pmuzzy);
+    outf(o, "pages: active %zu, dirty %zu, muzzy %zu, trimmed %zu\n", s->pactive, s->pdirty, s->pmuzzy,
+         s->ptrimmed);
     outf(o, "purging: %llu sweeps, %llu madvise calls, %llu pages purged\n",
          (unsigned long long)s->npurge, (unsigned long long)s->nmadvise,
          (unsigned long long)s->purged);

@@ -59,6 +59,7 @@ typedef struct {
     unsigned nthreads;
     ssize_t dirty_decay_ms, muzzy_decay_ms;
     size_t pactive, pdirty, pmuzzy; /* pages */
+    size_t ptrimmed;                /* pages of live slabs purged (arena_t.trimmed) */
     size_t mapped, retained, base, resident; /* bytes */
     uint64_t npurge, nmadvise, purged;
     size_t small_allocated;

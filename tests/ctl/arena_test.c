@@ -663,6 +663,149 @@ static void test_relief_owed_alone(void) {
     dallocx(x, MALLOCX_TCACHE_NONE);
 }
 
+/* Slab trimming: when dirty pages cannot pay what is owed, the pages of
+ * non-full slabs in idle bins (no fill in the last two payments) that hold no
+ * region in use are purged; regions straddling a page boundary keep both
+ * pages. Four slabs of 640 B regions (which straddle pages) in arena d, a
+ * fixed ~3/4 of each of the first three freed (never all of one: an empty
+ * slab goes back to the pages), the fourth (the bin's current slab, never
+ * trimmed) untouched: exactly the pages the overlap rule predicts are
+ * trimmed, counted in ptrimmed and purged, resident drops by as much, the
+ * live blocks keep their bytes, and regions handed out again on a trimmed
+ * page read zero. An equal bin of arena k that fills between payments is
+ * not trimmed. */
+#define TRIM_SLABS 4
+typedef struct {
+    unsigned arena, nregs;
+    size_t size, slab;
+    char *blk[TRIM_SLABS * 32];
+    bool live[TRIM_SLABS * 32];
+} trim_set_t;
+static unsigned char trim_byte(unsigned k) { return (unsigned char)(k % 251 + 1); }
+
+static void trim_setup(trim_set_t *t, unsigned arena) {
+    unsigned j = bin_of(640);
+    t->arena = arena;
+    t->size = rd_z("arenas.bin.%u.size", j);
+    t->nregs = rd_u32("arenas.bin.%u.nregs", j);
+    t->slab = rd_z("arenas.bin.%u.slab_size", j);
+    /* 19 regions on 3 pages: page 0 holds regions 0-6, page 1 6-12, page 2
+     * 12-18 (6 and 12 straddle) */
+    REQUIRE(t->size == 640 && t->nregs == 19 && t->slab == 3 * 4096, "640 B: %u regions, %zu B slabs",
+            t->nregs, t->slab);
+    /* live: slab 0 regions 0 and 18 (page 1 free), slab 1 region 6 (pages 0
+     * and 1 busy, page 2 free), slab 2 region 9 (pages 0 and 2 free) */
+    static const int keep[TRIM_SLABS - 1][2] = {{0, 18}, {6, -1}, {9, -1}};
+    set_arena(arena);
+    for (unsigned k = 0; k < TRIM_SLABS * t->nregs; k++) {
+        REQUIRE((t->blk[k] = mallocx(640, MALLOCX_TCACHE_NONE)));
+        /* one fill each, from the current slab: k is region k % nregs of slab k / nregs */
+        REQUIRE(t->blk[k] - t->blk[k - k % t->nregs] == (ptrdiff_t)((k % t->nregs) * 640),
+                "block %u at %p", k, (void *)t->blk[k]);
+        memset(t->blk[k], trim_byte(k), 640);
+        unsigned sl = k / t->nregs;
+        int r = (int)(k % t->nregs);
+        t->live[k] = sl == TRIM_SLABS - 1 || r == keep[sl][0] || r == keep[sl][1];
+    }
+    for (unsigned k = 0; k < TRIM_SLABS * t->nregs; k++)
+        if (!t->live[k]) dallocx(t->blk[k], MALLOCX_TCACHE_NONE);
+}
+
+/* Pages of the first TRIM_SLABS - 1 slabs on which no live region lies (and
+ * some region does): what trimming must purge. */
+static size_t trim_expected(const trim_set_t *t) {
+    size_t n = 0;
+    for (unsigned sl = 0; sl + 1 < TRIM_SLABS; sl++)
+        for (size_t pg = 0; pg < t->slab / 4096; pg++) {
+            size_t lo = pg * 4096, hi = lo + 4096;
+            bool any = false, busy = false;
+            for (unsigned r = 0; r < t->nregs; r++) {
+                size_t a = r * t->size, b = a + t->size;
+                if (a < hi && b > lo) {
+                    any = true;
+                    busy |= t->live[sl * t->nregs + r];
+                }
+            }
+            n += any && !busy;
+        }
+    return n;
+}
+
+static void test_slab_trim(void) {
+    unsigned n = rd_u("arenas.narenas");
+    REQUIRE(n >= 6, "%u automatic arenas", n);
+    unsigned d = n - 1, taker = n - 2, x = n - 3, y = n - 4, k = n - 5, cur = rd_u("thread.arena");
+    static trim_set_t ts, tk;
+    trim_setup(&ts, d);
+    trim_setup(&tk, k);
+    size_t want = trim_expected(&ts);
+    REQUIRE(want == 4 && trim_expected(&tk) == 4, "%zu and %zu free pages", want, trim_expected(&tk));
+    owed_clear(x, y, taker);
+    epoch();
+    size_t res0 = rd_z("stats.arenas.%u.resident", d);
+    uint64_t purged0 = rd_u64("stats.arenas.%u.purged", d);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.ptrimmed", d), 0);
+    /* 4 MiB owed, no dirty page anywhere to pay it */
+    relief_grow(0, 16, 0);
+    for (int t = 0; t < 3; t++) { /* k's bin fills between the payments */
+        set_arena(k);
+        void *p = mallocx(640, MALLOCX_TCACHE_NONE);
+        REQUIRE(p);
+        dallocx(p, MALLOCX_TCACHE_NONE);
+        set_arena(taker);
+        owed_tick();
+    }
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.ptrimmed", d), want);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.purged", d), purged0 + want);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.resident", d), res0 - want * 4096);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.ptrimmed", k), 0);
+    for (unsigned i = 0; i < TRIM_SLABS * ts.nregs; i++) {
+        if (!ts.live[i]) continue;
+        bool ok = true;
+        for (size_t b = 0; b < 640; b++) ok &= (unsigned char)ts.blk[i][b] == trim_byte(i);
+        CHECK(ok, "live block %u (%p) lost its bytes", i, (void *)ts.blk[i]);
+    }
+    /* The freed regions handed out again: every slab untrimmed, and the
+     * regions wholly on a trimmed page read zero (the page was purged). */
+    set_arena(d);
+    unsigned nfree = 0, zero = 0, inside = 0;
+    for (unsigned i = 0; i < TRIM_SLABS * ts.nregs; i++) nfree += !ts.live[i];
+    char *again[TRIM_SLABS * 32];
+    for (unsigned i = 0; i < nfree; i++) REQUIRE((again[i] = mallocx(640, MALLOCX_TCACHE_NONE)));
+    for (unsigned i = 0; i < TRIM_SLABS * ts.nregs; i++) {
+        if (ts.live[i] || i / ts.nregs == TRIM_SLABS - 1) continue;
+        size_t off = (i % ts.nregs) * 640;
+        if (off / 4096 != (off + 639) / 4096) continue; /* straddles two pages */
+        /* on a page the rule counts free: all its regions were freed */
+        size_t pg = off / 4096, lo = pg * 4096, hi = lo + 4096;
+        bool pfree = true;
+        for (unsigned r = 0; r < ts.nregs; r++)
+            if (r * 640 < hi && r * 640 + 640 > lo) pfree &= !ts.live[i - i % ts.nregs + r];
+        if (!pfree) continue;
+        inside++;
+        bool z = true;
+        for (size_t b = 0; b < 640; b++) z &= ts.blk[i][b] == 0;
+        zero += z;
+    }
+    CHECK(inside > 0, "no freed region lies wholly on a free page");
+    CHECK_EQ_U(zero, inside);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.ptrimmed", d), 0);
+    for (unsigned i = 0; i < nfree; i++) {
+        memset(again[i], 7, 640);
+        dallocx(again[i], MALLOCX_TCACHE_NONE);
+    }
+    for (unsigned i = 0; i < TRIM_SLABS * ts.nregs; i++)
+        if (ts.live[i]) dallocx(ts.blk[i], MALLOCX_TCACHE_NONE);
+    set_arena(k);
+    for (unsigned i = 0; i < TRIM_SLABS * tk.nregs; i++)
+        if (tk.live[i]) dallocx(tk.blk[i], MALLOCX_TCACHE_NONE);
+    set_arena(taker);
+    for (int i = 0; i < 16; i++) dallocx(relief_keep[i], MALLOCX_TCACHE_NONE);
+    set_arena(cur);
+}
+
 /* A request no chunk can hold fails (ENOMEM) without touching the arena's
  * pages: no purge of its dirty pages, no release of its retained ones. */
 static void test_impossible_keeps_pages(void) {
@@ -956,6 +1099,7 @@ static const tcase_t tests[] = {
     {"growth_relief", test_growth_relief},
     {"relief_owed", test_relief_owed},
     {"relief_owed_alone", test_relief_owed_alone},
+    {"slab_trim", test_slab_trim},
     {"zero_uncached", test_zero_uncached},
     {"tcache_idle_trim", test_tcache_idle_trim},
     {"remote_flush_gc", test_remote_flush_gc},

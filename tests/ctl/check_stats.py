@@ -94,7 +94,7 @@ def json_merged():
     arenas = [v for k, v in sa.items() if k.isdigit()]
     eq(m["small"]["allocated"] + m["large"]["allocated"], j["stats"]["allocated"], "allocated")
     eq(m["pactive"] * 4096, j["stats"]["active"], "active")
-    for k in ("pactive", "pdirty", "pmuzzy", "mapped", "retained", "resident", "nthreads",
+    for k in ("pactive", "pdirty", "pmuzzy", "ptrimmed", "mapped", "retained", "resident", "nthreads",
               "npurge", "nmadvise", "purged"):
         eq(sum(a[k] for a in arenas), m[k], "merged " + k)
     # the purge counters are not all zero: the second arena purged a freed 1 MiB block
@@ -330,8 +330,8 @@ def text_every_leaf():
             eq(grab(r"^assigned threads: (\d+)$"), (L["nthreads"],), what + " threads")
             eq(grab(r"^decay time \(ms\): dirty (-?\d+), muzzy (-?\d+)$"),
                (L["dirty_decay_ms"], L["muzzy_decay_ms"]), what + " decay")
-            eq(grab(r"^pages: active (\d+), dirty (\d+), muzzy (\d+)$"),
-               (L["pactive"], L["pdirty"], L["pmuzzy"]), what + " pages")
+            eq(grab(r"^pages: active (\d+), dirty (\d+), muzzy (\d+), trimmed (\d+)$"),
+               (L["pactive"], L["pdirty"], L["pmuzzy"], L["ptrimmed"]), what + " pages")
             eq(grab(r"^purging: (\d+) sweeps, (\d+) madvise calls, (\d+) pages purged$"),
                (L["npurge"], L["nmadvise"], L["purged"]), what + " purging")
             cols = ("allocated", "nmalloc", "ndalloc", "nrequests")

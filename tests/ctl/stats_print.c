@@ -60,7 +60,7 @@ static size_t rd_z(const char *fmt, unsigned a, unsigned b) {
  * the stats.* totals, as mallctl reports them for the current snapshot, into
  * DIR/FILE: {"totals": {...}, "arenas": {"<i>": {"leaf.path": value}}}.
  * check_stats.py compares every printed value with these. */
-static const char *const leaf_u[] = {"pactive", "pdirty", "pmuzzy", "mapped", "retained", "base",
+static const char *const leaf_u[] = {"pactive", "pdirty", "pmuzzy", "ptrimmed", "mapped", "retained", "base",
                                      "resident", "npurge", "nmadvise", "purged",
                                      "small.allocated", "small.nmalloc", "small.ndalloc",
                                      "small.nrequests", "small.nfills", "small.nflushes",
