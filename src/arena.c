@@ -301,17 +301,14 @@ static __attribute__((noinline)) void arena_relief_pay(void) {
     uint64_t epoch = __atomic_add_fetch(&arena_relief_epoch, 1, __ATOMIC_RELAXED);
     arena_t *g = __atomic_load_n(&arena_relief_grower, __ATOMIC_RELAXED);
     size_t owed = __atomic_load_n(&arena_relief_owed, __ATOMIC_RELAXED), paid = 0;
-    for (unsigned i = 0; i < arena_narenas_auto && paid < owed; i++) {
-        arena_t *o = arena_get(i);
-        if (!o || o == g || !hooks_is_default(__atomic_load_n(&o->pa.hooks, __ATOMIC_ACQUIRE)))
-            continue;
-        paid += pa_purge_dirty(&o->pa, owed - paid, ARENA_RELIEF_OWED_AGE_NS);
-    }
-    for (unsigned i = 0; i < arena_narenas_auto && paid < owed; i++) { /* then idle slabs */
-        arena_t *o = arena_get(i);
-        if (!o || o == g || !hooks_is_default(__atomic_load_n(&o->pa.hooks, __ATOMIC_ACQUIRE)))
-            continue;
-        paid += arena_trim_idle(o, owed - paid, epoch);
+    for (int pass = 0; pass < 2; pass++) { /* aged dirty pages first, then idle slabs */
+        for (unsigned i = 0; i < arena_narenas_auto && paid < owed; i++) {
+            arena_t *o = arena_get(i);
+            if (!o || o == g || !hooks_is_default(__atomic_load_n(&o->pa.hooks, __ATOMIC_ACQUIRE)))
+                continue;
+            paid += pass ? arena_trim_idle(o, owed - paid, epoch)
+                         : pa_purge_dirty(&o->pa, owed - paid, ARENA_RELIEF_OWED_AGE_NS);
+        }
     }
     while (paid && owed && !__atomic_compare_exchange_n(&arena_relief_owed, &owed,
                                                         paid >= owed ? 0 : owed - paid, false,

@@ -61,13 +61,13 @@
  * allocations, the old block of a realloc) from being purged and faulted in
  * again; pages that idle arenas freed go. */
 #define ARENA_RELIEF_OWED_MAX ((size_t)256 << 20)
+#define ARENA_RELIEF_OWED_AGE_NS ((uint64_t)50 * 1000 * 1000)
+#define ARENA_RELIEF_OWED_PERIOD_NS ((uint64_t)10 * 1000 * 1000)
 /* When those are not enough, pages inside the non-full slabs of bins that have
  * not filled for ARENA_TRIM_IDLE payments, all of whose regions are free, are
  * purged too (slab trimming): a region there is faulted in again, zero, when a
  * fill hands it out. */
 #define ARENA_TRIM_IDLE 2
-#define ARENA_RELIEF_OWED_AGE_NS ((uint64_t)50 * 1000 * 1000)
-#define ARENA_RELIEF_OWED_PERIOD_NS ((uint64_t)10 * 1000 * 1000)
 /* opt.junk: new blocks (not zeroed ones) are filled with ARENA_JUNK_ALLOC,
  * freed ones with ARENA_JUNK_FREE (with junk, every block goes through the
  * arena: thread caches hold nothing). */

@@ -113,13 +113,13 @@ bool hooks_purge_lazy(extent_hooks_t *h, void *addr, size_t size, unsigned arena
     return h->purge_lazy ? HOOK_CALL(h->purge_lazy(h, addr, size, 0, size, arena)) : true;
 }
 
-bool hooks_purge_forced(extent_hooks_t *h, void *addr, size_t size, unsigned arena) {
-    return h->purge_forced ? HOOK_CALL(h->purge_forced(h, addr, size, 0, size, arena)) : true;
-}
-
 bool hooks_purge_forced_part(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len,
                              unsigned arena) {
     return h->purge_forced ? HOOK_CALL(h->purge_forced(h, addr, size, off, len, arena)) : true;
+}
+
+bool hooks_purge_forced(extent_hooks_t *h, void *addr, size_t size, unsigned arena) {
+    return hooks_purge_forced_part(h, addr, size, 0, size, arena);
 }
 
 bool hooks_split(extent_hooks_t *h, void *addr, size_t size, size_t a, size_t b, unsigned arena) {
