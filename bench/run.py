@@ -1776,6 +1776,10 @@ def make_report(args, meta, rows, ipc_rows, scal_rows, peak_rows=None):
 
 
 def on_sigterm(signum, frame):
+    # Once only: `timeout` signals the process and then its process group, so
+    # a second SIGTERM can arrive while the first one's partial_csv is still
+    # writing the rows measured so far, and cut that short.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
