@@ -663,6 +663,19 @@ def geomean(xs):
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
 
 
+def inflight_table(benches, allocs, stats):
+    """Markdown: per benchmark that reported it, each allocator's median objects
+    in flight per ring and its median peak RSS."""
+    body = []
+    for b in benches:
+        for a in allocs:
+            st = stats.get((b, a))
+            if st and st.get("inflight", -1) >= 0:  # (-1: one thread, no ring)
+                body.append([b, a, st["threads"], "%.0f" % st["inflight"], "%.1f MiB" % st["rss"]])
+    return md_table(["benchmark", "allocator", "threads", "objects in flight per ring (median)",
+                     "peak RSS (median)"], body)
+
+
 def summarize(rows):
     """-> benches, allocs, {(bench, alloc): stats}, problems."""
     benches, allocs = [], []
@@ -704,7 +717,7 @@ def summarize(rows):
             "walls": [float(r["wall_s"]) for r in ok],
         }
         for key in ("peak_ratio", "final_ratio", "live_peak", "rss_final", "live_final",
-                    "shared_first", "shared_last"):
+                    "shared_first", "shared_last", "inflight"):
             vals = [float(e[key]) for e in extra if key in e]
             if vals:
                 st[key] = median(vals)
@@ -1452,6 +1465,14 @@ def write_results_md(args, meta, rows, ipc_rows, scal_rows, md_path, chart_rel, 
                     body.append([a, st["threads"], "%g" % st["shared_first"],
                                  "%g" % st["shared_last"]])
             L.append(md_table(head, body))
+    if any(st and st.get("inflight", -1) >= 0 for st in stats.values()):
+        L.append("\n## Producer/consumer detail\n")
+        L.append("prodcons reports the mean number of objects in a ring (allocated by the "
+                 "producer, not yet freed by the consumer), sampled at each publication. A "
+                 "producer faster than its consumer keeps its ring full, so the live heap, "
+                 "and with it the peak RSS above, depends on which side is faster under each "
+                 "allocator, not only on the allocator's overhead.\n")
+        L.append(inflight_table(benches, allocs, stats))
     if peak_rows:
         L.append("\n## Memory at the peak\n")
         L.append("One more run of each benchmark under the allocators that have `mallctl`, "

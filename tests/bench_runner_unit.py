@@ -171,6 +171,26 @@ def test_summarize():
          "summarize: an allocator with several checksums over its runs failed")
 
 
+def test_inflight():
+    rows = []
+    for k, (v, rss) in enumerate([(4000, 3072), (350, 2048), (3900, 4096)]):
+        r = row("prodcons", "mosaic", 1.0, rss=rss, rep=k + 1)
+        r["extra"] = '{"inflight": "%d", "threads": "2"}' % v
+        rows.append(r)
+    rows.append(row("prodcons", "system", 1.0))  # reported no inflight
+    r = row("prodcons", "jemalloc", 1.0)
+    r["extra"] = '{"inflight": "-1"}'
+    rows.append(r)
+    benches, al, stats, problems = run.summarize(rows)
+    same((stats[("prodcons", "mosaic")].get("inflight"), "inflight" in stats[("prodcons", "system")]),
+         (3900.0, False), "summarize: median of the runs' inflight, absent where not reported")
+    same(run.inflight_table(benches, al, stats).strip().splitlines(),
+         ["| benchmark | allocator | threads | objects in flight per ring (median) | peak RSS (median) |",
+          "|---|---:|---:|---:|---:|",
+          "| prodcons | mosaic | 1 | 3900 | 3.0 MiB |"],
+         "inflight_table: a row per allocator that reported rings, median objects and RSS")
+
+
 # --------------------------------------------------------------------------
 # bar_section: thresholds, their direction, which peer counts
 
@@ -448,6 +468,7 @@ def test_peak():
 for test in [test_median_geomean_mann_whitney,
              test_ratio_and_tables,
              test_summarize,
+             test_inflight,
              test_bar_edges,
              test_bar_geomean_common,
              test_bar_rss_against_jemalloc,
