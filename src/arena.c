@@ -236,13 +236,19 @@ static bool slab_regions_free(const extent_t *s, uint32_t r0, uint32_t r1) {
  * use: their bitmap bits are clear), pages past the last region excepted
  * (never touched); consecutive pages in one call. Returns the pages purged.
  * Never the current slab: fills hand out regions only from it, and a slab
- * becomes current only after slab_untrim. Called with b's lock. */
-static size_t bin_trim_locked(arena_t *a, bin_t *b, unsigned ind, size_t want) {
+ * becomes current only after slab_untrim. A slab whose free count has not
+ * grown since it was last looked at (off the current slot, it only grows)
+ * is passed over, and at most *budget slabs are looked at: a payment costs
+ * what was freed since the last one, not the size of the heap. Called with
+ * b's lock. */
+static size_t bin_trim_locked(arena_t *a, bin_t *b, unsigned ind, size_t want, unsigned *budget) {
     const size_t size = sc_size[ind];
     const uint32_t nregs = sc_slab[ind].nregs, npages = sc_slab[ind].slab_pages;
     size_t done = 0;
-    for (extent_t *s = b->nonfull; s && done < want; s = s->next) {
-        if ((size_t)s->nfree * size < OS_PAGE) continue; /* no page can be free */
+    for (extent_t *s = b->nonfull; s && done < want && *budget; s = s->next) {
+        if ((size_t)s->nfree * size < OS_PAGE || s->nfree == s->trim_seen) continue;
+        s->trim_seen = s->nfree;
+        --*budget;
         uint32_t run = 0; /* pages in the run ending before page j */
         for (uint32_t j = 0; j <= npages; j++) {
             bool freepage = false;
@@ -270,16 +276,17 @@ static size_t bin_trim_locked(arena_t *a, bin_t *b, unsigned ind, size_t want) {
 }
 
 /* Owed relief from slabs: the idle bins of o (no fill in the last
- * ARENA_TRIM_IDLE payments) trim up to `bytes`; returns the bytes trimmed. */
-static size_t arena_trim_idle(arena_t *o, size_t bytes, uint64_t epoch) {
+ * ARENA_TRIM_IDLE payments) trim up to `bytes`, looking at no more than
+ * *budget slabs; returns the bytes trimmed. */
+static size_t arena_trim_idle(arena_t *o, size_t bytes, uint64_t epoch, unsigned *budget) {
     size_t done = 0, want = bytes >> OS_PAGE_SHIFT;
-    for (unsigned i = 0; i < SC_NSMALL && done < want; i++) {
+    for (unsigned i = 0; i < SC_NSMALL && done < want && *budget; i++) {
         bin_t *b = &o->bins[i];
         if (!__atomic_load_n(&b->nonfull_slabs, __ATOMIC_RELAXED) ||
             epoch - __atomic_load_n(&b->fill_epoch, __ATOMIC_RELAXED) < ARENA_TRIM_IDLE)
             continue;
         mutex_lock(&b->lock);
-        done += bin_trim_locked(o, b, i, want - done);
+        done += bin_trim_locked(o, b, i, want - done, budget);
         mutex_unlock(&b->lock);
     }
     return done << OS_PAGE_SHIFT;
@@ -301,12 +308,13 @@ static __attribute__((noinline)) void arena_relief_pay(void) {
     uint64_t epoch = __atomic_add_fetch(&arena_relief_epoch, 1, __ATOMIC_RELAXED);
     arena_t *g = __atomic_load_n(&arena_relief_grower, __ATOMIC_RELAXED);
     size_t owed = __atomic_load_n(&arena_relief_owed, __ATOMIC_RELAXED), paid = 0;
+    unsigned budget = ARENA_TRIM_BUDGET;
     for (int pass = 0; pass < 2; pass++) { /* aged dirty pages first, then idle slabs */
         for (unsigned i = 0; i < arena_narenas_auto && paid < owed; i++) {
             arena_t *o = arena_get(i);
             if (!o || o == g || !hooks_is_default(__atomic_load_n(&o->pa.hooks, __ATOMIC_ACQUIRE)))
                 continue;
-            paid += pass ? arena_trim_idle(o, owed - paid, epoch)
+            paid += pass ? arena_trim_idle(o, owed - paid, epoch, &budget)
                          : pa_purge_dirty(&o->pa, owed - paid, ARENA_RELIEF_OWED_AGE_NS);
         }
     }
@@ -374,6 +382,7 @@ static extent_t *bin_next_slab(arena_t *a, bin_t *b, unsigned ind, bool *pressed
     if (s) {
         bin_list_remove(b, s);
         if (unlikely(s->trimmed)) slab_untrim(a, s); /* its regions are handed out again */
+        s->trim_seen = UINT32_MAX;                    /* and its free count may come back */
     } else {
         size_t sz = (size_t)sc_slab[ind].slab_pages << OS_PAGE_SHIFT;
         bool resident = pressed && arena_parked_elsewhere(a, (size_t)b->nxfer * sc_size[ind]);

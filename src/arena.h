@@ -68,6 +68,7 @@
  * purged too (slab trimming): a region there is faulted in again, zero, when a
  * fill hands it out. */
 #define ARENA_TRIM_IDLE 2
+#define ARENA_TRIM_BUDGET 4096 /* slabs a payment may look at */
 /* opt.junk: new blocks (not zeroed ones) are filled with ARENA_JUNK_ALLOC,
  * freed ones with ARENA_JUNK_FREE (with junk, every block goes through the
  * arena: thread caches hold nothing). */

@@ -640,6 +640,7 @@ bool pa_trim_slab(pa_t *pa, extent_t *e, size_t off, size_t len) {
 void extent_slab_init(extent_t *e, uint32_t nregs) {
     e->nfree = nregs;
     e->trimmed = 0;
+    e->trim_seen = UINT32_MAX;
     for (unsigned w = 0; w < SC_SLAB_MAXREGS / 64; w++) {
         uint32_t lo = w * 64;
         e->bitmap[w] = nregs >= lo + 64 ? ~(uint64_t)0

@@ -49,6 +49,8 @@ struct extent_s {
     bool remapped;            /* active block moved by mremap: its own mapping */
     uint32_t trimmed;         /* slab: pages purged while every region they hold
                                  was free, bit i = page i (bin lock) */
+    uint32_t trim_seen;       /* slab: nfree when trimming last looked at it
+                                 (UINT32_MAX: not since it was current; bin lock) */
 };
 
 typedef struct {

@@ -760,6 +760,16 @@ static void test_slab_trim(void) {
     CHECK_EQ_U(rd_u64("stats.arenas.%u.purged", d), purged0 + want);
     CHECK_EQ_U(rd_z("stats.arenas.%u.resident", d), res0 - want * 4096);
     CHECK_EQ_U(rd_z("stats.arenas.%u.ptrimmed", k), 0);
+    /* A slab looked at before is looked at again once more of it is free:
+     * slab 0's last region freed, its page 2 goes at the next payment. */
+    set_arena(d);
+    dallocx(ts.blk[18], MALLOCX_TCACHE_NONE);
+    ts.live[18] = false;
+    set_arena(taker);
+    owed_tick();
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.ptrimmed", d), want + 1);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.purged", d), purged0 + want + 1);
     for (unsigned i = 0; i < TRIM_SLABS * ts.nregs; i++) {
         if (!ts.live[i]) continue;
         bool ok = true;
