@@ -324,8 +324,15 @@ static __attribute__((noinline)) void arena_relief_pay(void) {
         ;
 }
 
+/* Flushes and direct frees of this thread since a debt was last looked at:
+ * a debt nothing can pay (the other arenas idle and small) may stay open for
+ * good, and a look reads the clock. */
+static __thread uint32_t arena_owed_ticks __attribute__((tls_model("initial-exec")));
+
 static inline void arena_relief_owed_check(void) {
-    if (unlikely(__atomic_load_n(&arena_relief_owed, __ATOMIC_RELAXED))) arena_relief_pay();
+    if (unlikely(__atomic_load_n(&arena_relief_owed, __ATOMIC_RELAXED)) &&
+        (++arena_owed_ticks & (ARENA_RELIEF_OWED_EVERY - 1)) == 0)
+        arena_relief_pay();
 }
 
 /* After a takes memory: when its resident set has grown by ARENA_RELIEF_STEP

@@ -53,8 +53,9 @@
 #define ARENA_DRAIN_MIN ((size_t)64 << 10)
 #define ARENA_RELIEF_STEP ((size_t)1 << 20)
 /* What a relief could not purge (the other arenas had no dirty pages yet) is
- * owed, up to ARENA_RELIEF_OWED_MAX. While it is, flushes and direct frees
- * (any thread's) look, at most every ARENA_RELIEF_OWED_PERIOD_NS, for dirty
+ * owed, up to ARENA_RELIEF_OWED_MAX. While it is, every ARENA_RELIEF_OWED_EVERY-th
+ * flush or direct free of a thread looks, at most every
+ * ARENA_RELIEF_OWED_PERIOD_NS (any thread's look counts), for dirty
  * pages in the other automatic arenas (not the last grower's) that have been
  * dirty for ARENA_RELIEF_OWED_AGE_NS, and purge them to pay it. The age keeps
  * pages a program takes again soon (a phase of frees before one of
@@ -63,6 +64,7 @@
 #define ARENA_RELIEF_OWED_MAX ((size_t)256 << 20)
 #define ARENA_RELIEF_OWED_AGE_NS ((uint64_t)50 * 1000 * 1000)
 #define ARENA_RELIEF_OWED_PERIOD_NS ((uint64_t)10 * 1000 * 1000)
+#define ARENA_RELIEF_OWED_EVERY 16 /* a thread's flushes and frees per look (power of 2) */
 /* When those are not enough, pages inside the non-full slabs of bins that have
  * not filled for ARENA_TRIM_IDLE payments, all of whose regions are free, are
  * purged too (slab trimming): a region there is faulted in again, zero, when a

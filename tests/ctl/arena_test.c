@@ -530,13 +530,19 @@ static void test_growth_relief(void) {
  * freed and taken again soon are not purged. */
 #define OWED_BIG ((size_t)512 << 20) /* more than the cap; never touched */
 static unsigned owed_tick_arena; /* explicit: its pages are no automatic arena's */
-static void owed_tick(void) { /* lets pages age past 50 ms, then a direct free */
+static void owed_poke(void) { /* direct frees enough for the thread to look once
+                                 (every 16th: ARENA_RELIEF_OWED_EVERY) */
+    if (!owed_tick_arena) owed_tick_arena = new_arena();
+    for (int i = 0; i < 16; i++) {
+        void *p = mallocx(16, MALLOCX_ARENA(owed_tick_arena) | MALLOCX_TCACHE_NONE);
+        REQUIRE(p);
+        dallocx(p, MALLOCX_TCACHE_NONE);
+    }
+}
+static void owed_tick(void) { /* lets pages age past 50 ms, then a look */
     struct timespec ts = {0, 60 * 1000 * 1000};
     nanosleep(&ts, NULL);
-    if (!owed_tick_arena) owed_tick_arena = new_arena();
-    void *p = mallocx(16, MALLOCX_ARENA(owed_tick_arena) | MALLOCX_TCACHE_NONE);
-    REQUIRE(p);
-    dallocx(p, MALLOCX_TCACHE_NONE);
+    owed_poke();
 }
 static void owed_clear(unsigned x, unsigned y, unsigned back) {
     /* y grows last (the grower); x, not the grower, frees more than any debt
@@ -575,14 +581,15 @@ static void test_relief_owed(void) {
     relief_grow(0, 8, 0);
     for (int i = 0; i < 8; i++) dallocx(relief_keep[i], MALLOCX_TCACHE_NONE);
 
-    /* 3. The donor frees its 4 MiB: young pages stay (20 ms after the last
-     * payment, so the free does look: at most one every 10 ms); once they
-     * are older than 50 ms, the next free (any arena's) purges the 2 MiB
-     * owed. */
+    /* 3. The donor frees its 4 MiB: young pages stay (looked at 20 ms
+     * after the last payment: at most one every 10 ms); once they are older
+     * than 50 ms, the next look (any thread's, any arena's frees) purges the
+     * 2 MiB owed. */
     struct timespec ts = {0, 20 * 1000 * 1000};
     nanosleep(&ts, NULL);
     set_arena(donor);
     dallocx(d, MALLOCX_TCACHE_NONE);
+    owed_poke();
     epoch();
     CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", donor), pages);
     set_arena(taker);

@@ -941,13 +941,15 @@ static void test_relief_default_hooks_only(void) {
     CHECK_EQ_U(rl_npurge, 0);
     CHECK_EQ_U(rl_ndalloc, 0);
     /* that growth is owed (nothing was purged), and k's pages do not pay it
-     * either, however long they have been dirty (60 ms, then a direct free,
-     * which is when a debt is paid) */
+     * either, however long they have been dirty (60 ms, then 16 direct frees:
+     * a thread looks at a debt every 16th) */
     struct timespec ts = {0, 60 * 1000 * 1000};
     nanosleep(&ts, NULL);
-    void *f = mallocx(16, MALLOCX_TCACHE_NONE);
-    REQUIRE(f);
-    dallocx(f, MALLOCX_TCACHE_NONE);
+    for (int i = 0; i < 16; i++) {
+        void *f = mallocx(16, MALLOCX_TCACHE_NONE);
+        REQUIRE(f);
+        dallocx(f, MALLOCX_TCACHE_NONE);
+    }
     epoch();
     CHECK_EQ_U(rd_z("stats.arenas.%u.pdirty", k), pages);
     CHECK_EQ_U(rl_npurge, 0);
