@@ -53,6 +53,7 @@
 #define T_PLAIN_valloc valloc
 #define T_PLAIN_pvalloc pvalloc
 #define T_PLAIN_malloc_usable_size malloc_usable_size
+#define T_PLAIN_mallctl mallctl
 #ifdef T_GLIBC
 /* glibc 2.36 has no free_sized / free_aligned_sized (C23): use free. */
 static inline void t_free_sized(void *p, size_t n) { (void)n; free(p); }

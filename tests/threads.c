@@ -11,7 +11,12 @@
  *                   cache and exiting; some of their blocks are freed by the
  *                   main thread after they exit. Resident memory must stay
  *                   bounded (measured with VmRSS, printed).
- * With no argument, both. Environment: MOSAIC_TEST_THREADS (default 8),
+ *   threads handoff  the main thread allocates a population and waits; workers
+ *                   free it and allocate their own in its place, in passes
+ *                   with pauses (growth, owed relief and slab trimming in the
+ *                   main thread's arena while its blocks are freed); every
+ *                   block's pattern is checked when freed.
+ * With no argument, all three. Environment: MOSAIC_TEST_THREADS (default 8),
  * MOSAIC_TEST_SCALE (percent), MOSAIC_TEST_CHURN_THREADS (default 10000),
  * MOSAIC_TEST_RSS_MAX_MIB (allowed growth, default 64), MOSAIC_TEST_SEED.
  */
@@ -375,6 +380,109 @@ static void test_churn(void)
               rss1 - rss0, nthr - warm, max_growth_kib);
 }
 
+/* ---------------------------------------------------------------- handoff */
+
+/* The main thread allocates a population and waits; workers free it and
+ * allocate their own in its place, a pass at a time with pauses between, as
+ * in a server whose main thread set up the data. Their arenas grow while
+ * the main thread's arena holds partly used slabs and frees pages: the path
+ * of growth relief, owed relief and slab trimming (pages inside idle slabs
+ * purged while their blocks are freed by other threads). Every block keeps
+ * its pattern: checked when freed and, for the blocks still live, at the
+ * end. */
+#define HO_MAX_WORKERS 16
+static struct ho_slot {
+    unsigned char *p;
+    size_t len;
+    uint64_t tag;
+} *ho_slots;
+static size_t ho_n;
+static unsigned ho_workers;
+static long ho_passes;
+
+static void ho_fill(struct ho_slot *s, t_rng *r, uint64_t tag)
+{
+    s->len = (size_t)t_range(r, 200, 1000);
+    s->p = M(malloc)(s->len);
+    if (!s->p)
+        FATAL("handoff: malloc(%zu) failed", s->len);
+    s->tag = tag;
+    for (size_t i = 0; i + 1 < s->len; i += 61)
+        s->p[i] = (unsigned char)(tag + i);
+    s->p[s->len - 1] = (unsigned char)(tag >> 8);
+}
+
+static void ho_check_free(struct ho_slot *s, const char *who)
+{
+    for (size_t i = 0; i + 1 < s->len; i += 61)
+        if (s->p[i] != (unsigned char)(s->tag + i))
+            FATAL("handoff: %s: block %p (%zu B) corrupted at %zu", who, (void *)s->p, s->len, i);
+    if (s->p[s->len - 1] != (unsigned char)(s->tag >> 8))
+        FATAL("handoff: %s: block %p (%zu B) corrupted at its end", who, (void *)s->p, s->len);
+    M(free)(s->p);
+}
+
+static void *ho_worker(void *arg)
+{
+    unsigned w = (unsigned)(uintptr_t)arg;
+    size_t lo = ho_n * w / ho_workers, hi = ho_n * (w + 1) / ho_workers;
+    t_rng r;
+    t_rng_init(&r, seed ^ (0x9e37 * (w + 1)));
+    for (long pass = 0; pass < ho_passes; pass++) {
+        /* replace about half the share, at random */
+        for (size_t k = 0; k < (hi - lo) / 2; k++) {
+            struct ho_slot *s = &ho_slots[lo + t_range(&r, 0, hi - lo - 1)];
+            ho_check_free(s, "worker");
+            ho_fill(s, &r, ((uint64_t)w << 32) | ((uint64_t)pass << 20) | k);
+        }
+        struct timespec ts = {0, 15 * 1000 * 1000}; /* pages age, payments come */
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+static void test_handoff(void)
+{
+    ho_workers = (unsigned)t_env_long("MOSAIC_TEST_THREADS", 4);
+    if (ho_workers > HO_MAX_WORKERS)
+        ho_workers = HO_MAX_WORKERS;
+    if (ho_workers < 2)
+        ho_workers = 2;
+    ho_n = (size_t)t_scaled(60000);
+    ho_passes = 8;
+    ho_slots = calloc(ho_n, sizeof *ho_slots);
+    REQUIRE(ho_slots, "calloc");
+    t_rng r;
+    t_rng_init(&r, seed);
+    for (size_t i = 0; i < ho_n; i++)
+        ho_fill(&ho_slots[i], &r, i);
+    double t0 = t_now();
+    pthread_t t[HO_MAX_WORKERS];
+    for (unsigned w = 0; w < ho_workers; w++) {
+        int e = pthread_create(&t[w], NULL, ho_worker, (void *)(uintptr_t)w);
+        if (e)
+            FATAL("pthread_create failed: %s", strerror(e));
+    }
+    for (unsigned w = 0; w < ho_workers; w++)
+        pthread_join(t[w], NULL);
+    size_t trimmed = 0, purged = 0;
+#ifndef T_GLIBC
+    uint64_t ep = 1;
+    size_t sz = sizeof ep;
+    M(mallctl)("epoch", NULL, NULL, &ep, sz);
+    sz = sizeof trimmed;
+    CHECK(M(mallctl)("stats.arenas.4096.ptrimmed", &trimmed, &sz, NULL, 0) == 0, "ptrimmed");
+    sz = sizeof purged;
+    CHECK(M(mallctl)("stats.arenas.4096.purged", &purged, &sz, NULL, 0) == 0, "purged");
+#endif
+    for (size_t i = 0; i < ho_n; i++)
+        ho_check_free(&ho_slots[i], "main");
+    free(ho_slots);
+    printf("%s: handoff: %zu blocks, %u workers x %ld passes in %.2fs; pages trimmed at the end "
+           "%zu, purged in all %zu\n",
+           t_name, ho_n, ho_workers, ho_passes, t_now() - t0, trimmed, purged);
+}
+
 int main(int argc, char **argv)
 {
     t_name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
@@ -392,6 +500,10 @@ int main(int argc, char **argv)
         test_churn();
         any = 1;
     }
-    REQUIRE(any, "unknown sub-test '%s' (rings, churn)", what);
+    if (!strcmp(what, "handoff") || !strcmp(what, "all")) {
+        test_handoff();
+        any = 1;
+    }
+    REQUIRE(any, "unknown sub-test '%s' (rings, churn, handoff)", what);
     return t_finish();
 }
