@@ -166,7 +166,7 @@ static uint64_t arena_relief_epoch; /* relaxed atomic: owed-relief payments so f
 
 /* Slab s's trimmed pages count as resident again (bin lock): a fill is about
  * to hand out its regions, or it goes back to the page allocator. */
-static void slab_untrim(arena_t *a, extent_t *s) {
+static void bin_untrim_slab(arena_t *a, extent_t *s) {
     __atomic_fetch_sub(&a->trimmed, (size_t)__builtin_popcount(s->trimmed), __ATOMIC_RELAXED);
     s->trimmed = 0;
 }
@@ -221,22 +221,12 @@ static __attribute__((noinline)) void arena_relieve(arena_t *a, size_t bytes) {
     }
 }
 
-/* Whether regions r0..r1 of s are all free. */
-static bool slab_regions_free(const extent_t *s, uint32_t r0, uint32_t r1) {
-    for (uint32_t w = r0 / 64; w <= r1 / 64; w++) {
-        uint32_t lo = w * 64 > r0 ? 0 : r0 % 64, hi = (w + 1) * 64 - 1 < r1 ? 63 : r1 % 64;
-        uint64_t m = (hi == 63 ? ~(uint64_t)0 : (((uint64_t)1 << (hi + 1)) - 1)) & (~(uint64_t)0 << lo);
-        if ((s->bitmap[w] & m) != m) return false;
-    }
-    return true;
-}
-
 /* Purges, up to `want` pages, the pages of b's non-full slabs that hold no
  * region in use (regions on the transfer stack or in a cache count as in
  * use: their bitmap bits are clear), pages past the last region excepted
  * (never touched); consecutive pages in one call. Returns the pages purged.
  * Never the current slab: fills hand out regions only from it, and a slab
- * becomes current only after slab_untrim. A slab whose free count has not
+ * becomes current only after bin_untrim_slab. A slab whose free count has not
  * grown since it was last looked at (off the current slot, it only grows)
  * is passed over, and at most *budget slabs are looked at: a payment costs
  * what was freed since the last one, not the size of the heap. Called with
@@ -388,7 +378,7 @@ static extent_t *bin_next_slab(arena_t *a, bin_t *b, unsigned ind, bool *pressed
     extent_t *s = b->nonfull;
     if (s) {
         bin_list_remove(b, s);
-        if (unlikely(s->trimmed)) slab_untrim(a, s); /* its regions are handed out again */
+        if (unlikely(s->trimmed)) bin_untrim_slab(a, s); /* its regions are handed out again */
         s->trim_seen = UINT32_MAX;                    /* and its free count may come back */
     } else {
         size_t sz = (size_t)sc_slab[ind].slab_pages << OS_PAGE_SHIFT;
@@ -462,7 +452,7 @@ static __attribute__((noinline)) void bin_slab_transition(arena_t *a, bin_t *b, 
     if (s->nfree == sc_slab[ind].nregs) {
         if (old) bin_list_remove(b, s);
         b->curslabs--;
-        if (s->trimmed) slab_untrim(a, s);
+        if (s->trimmed) bin_untrim_slab(a, s);
         pa_dalloc(&a->pa, s);
     } else if (!old) {
         bin_list_push(b, s);

@@ -69,6 +69,16 @@ static inline unsigned slab_alloc_batch(extent_t *s, size_t size, void **out, un
     return want;
 }
 
+/* Whether regions r0..r1 of s are all free. */
+static inline bool slab_regions_free(const extent_t *s, uint32_t r0, uint32_t r1) {
+    for (uint32_t w = r0 / 64; w <= r1 / 64; w++) {
+        uint32_t lo = w * 64 > r0 ? 0 : r0 % 64, hi = (w + 1) * 64 - 1 < r1 ? 63 : r1 % 64;
+        uint64_t m = (hi == 63 ? ~(uint64_t)0 : (((uint64_t)1 << (hi + 1)) - 1)) & (~(uint64_t)0 << lo);
+        if ((s->bitmap[w] & m) != m) return false;
+    }
+    return true;
+}
+
 /* Whether p is the start of a region of s handed out and not yet freed. */
 static inline bool slab_is_allocated(const extent_t *s, unsigned ind, const void *p) {
     uintptr_t off = (uintptr_t)p - s->addr;
