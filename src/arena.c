@@ -195,17 +195,26 @@ static size_t arena_relief_owed;
 static arena_t *arena_relief_grower;
 static uint64_t arena_relief_next_ns; /* the next payment may run from then on */
 
+/* Automatic arena i when it exists, is not `except` and uses the default
+ * hooks (relief purges only those); NULL otherwise. */
+static arena_t *arena_relief_peer(unsigned i, const arena_t *except) {
+    arena_t *o = arena_get(i);
+    if (!o || o == except || !hooks_is_default(__atomic_load_n(&o->pa.hooks, __ATOMIC_ACQUIRE)))
+        return NULL;
+    return o;
+}
+
 /* Purges up to `bytes` of the oldest dirty pages of the automatic arenas
  * other than a that use the default hooks, arena by arena from where the
- * last relief stopped. */
+ * last relief stopped; what they could not give is owed (arena_relief_pay),
+ * when there is another such arena to pay it some day. */
 static __attribute__((noinline)) void arena_relieve(arena_t *a, size_t bytes) {
     unsigned n = arena_narenas_auto, start = __atomic_load_n(&arena_relief_cursor, __ATOMIC_RELAXED);
     bool others = false; /* an arena that could pay a debt later */
     for (unsigned k = 0; k < n && bytes; k++) {
         unsigned i = (start + k) % n;
-        arena_t *o = arena_get(i);
-        if (!o || o == a || !hooks_is_default(__atomic_load_n(&o->pa.hooks, __ATOMIC_ACQUIRE)))
-            continue;
+        arena_t *o = arena_relief_peer(i, a);
+        if (!o) continue;
         others = true;
         size_t got = pa_purge_dirty(&o->pa, bytes, 0);
         bytes = got >= bytes ? 0 : bytes - got;
@@ -301,9 +310,8 @@ static __attribute__((noinline)) void arena_relief_pay(void) {
     unsigned budget = ARENA_TRIM_BUDGET;
     for (int pass = 0; pass < 2; pass++) { /* aged dirty pages first, then idle slabs */
         for (unsigned i = 0; i < arena_narenas_auto && paid < owed; i++) {
-            arena_t *o = arena_get(i);
-            if (!o || o == g || !hooks_is_default(__atomic_load_n(&o->pa.hooks, __ATOMIC_ACQUIRE)))
-                continue;
+            arena_t *o = arena_relief_peer(i, g);
+            if (!o) continue;
             paid += pass ? arena_trim_idle(o, owed - paid, epoch, &budget)
                          : pa_purge_dirty(&o->pa, owed - paid, ARENA_RELIEF_OWED_AGE_NS);
         }
