@@ -529,7 +529,9 @@ static inline void bin_free_regions(arena_t *a, bin_t *b, unsigned ind, void **v
             /* off / size is the region's bit in the word (the window starts
              * at a region: off is a region start when its offset in the
              * slab is) */
-            if (unlikely(!sc_slab_exact(divc, off) || os_bit_test_set(&word, sc_slab_quot(divc, off))))
+            bool exact;
+            uint64_t bit = sc_slab_div(divc, off, &exact);
+            if (unlikely(!exact || os_bit_test_set(&word, bit)))
                 arena_bad_free(p, pm_entry(s, true, ind + 1), "free");
             continue;
         }
@@ -550,10 +552,11 @@ static inline void bin_free_regions(arena_t *a, bin_t *b, unsigned ind, void **v
             s = t;
             base = s->addr;
         }
-        uint32_t idx = sc_slab_quot(divc, off); /* off < span < 2^32 */
+        bool exact;
+        uint32_t idx = (uint32_t)sc_slab_div(divc, off, &exact); /* off < span < 2^32 */
         wi = idx / 64;
         word = s->bitmap[wi];
-        if (unlikely(!sc_slab_exact(divc, off) || os_bit_test_set(&word, idx % 64)))
+        if (unlikely(!exact || os_bit_test_set(&word, idx % 64)))
             arena_bad_free(p, pm_entry(s, true, ind + 1), "free");
         wbase = (uintptr_t)p - (uintptr_t)(idx % 64) * size;
         wspan = span - (wbase - base); /* the slab's last word covers fewer */

@@ -25,6 +25,21 @@
 #define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((size_t)(a) - 1))
 #define ALIGN_DOWN(x, a) ((x) & ~((size_t)(a) - 1))
 
+/* The full 128-bit product a * b: returns the low half, stores the high
+ * half in *hi. One `mul` on x86-64 (a plain __int128 product there can be
+ * spilled to the stack between its two halves). */
+static inline uint64_t os_mul_wide(uint64_t a, uint64_t b, uint64_t *hi) {
+#if defined(__x86_64__)
+    uint64_t lo;
+    __asm__("mulq %3" : "=a"(lo), "=d"(*hi) : "a"(a), "rm"(b) : "cc");
+    return lo;
+#else
+    unsigned __int128 p = (unsigned __int128)a * b;
+    *hi = (uint64_t)(p >> 64);
+    return (uint64_t)p;
+#endif
+}
+
 /* Sets bit b (0..63) of *w; returns whether it was set already. One bts on
  * x86-64 (its carry flag is the old bit); os_bit_test_set_c elsewhere (and
  * in the unit test that checks the two agree). */

@@ -25,7 +25,7 @@
 typedef struct {
     uint32_t slab_pages; /* pages per slab */
     uint32_t nregs;      /* regions per slab */
-    uint64_t divc;       /* ceil(2^64 / size): see sc_slab_quot */
+    uint64_t divc;       /* ceil(2^64 / size): see sc_slab_div */
 } sc_slab_t;
 
 extern size_t sc_size[SC_NSIZES];
@@ -34,13 +34,15 @@ extern sc_slab_t sc_slab[SC_NSMALL];
 
 /* Region index of byte offset off (< 2^32) in a slab, and whether off is
  * a region start. One 64x64->128 multiply gives both: its high half is
- * off / size (sc_slab_quot), and its low half is below divc exactly when
- * size divides off (sc_slab_exact; Lemire, Kaser and Kurz, "Faster
- * remainder by direct computation", 2019). */
-static inline uint32_t sc_slab_quot(uint64_t divc, uint64_t off) {
-    return (uint32_t)(((unsigned __int128)divc * off) >> 64);
+ * off / size, and its low half is below divc exactly when size divides off
+ * (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019).
+ * sc_slab_div returns the quotient and stores whether off is a region start
+ * in *exact, from the one multiply. */
+static inline uint64_t sc_slab_div(uint64_t divc, uint64_t off, bool *exact) {
+    uint64_t hi;
+    *exact = os_mul_wide(divc, off, &hi) < divc;
+    return hi;
 }
-static inline bool sc_slab_exact(uint64_t divc, uint64_t off) { return divc * off < divc; }
 
 void sc_init(void);
 

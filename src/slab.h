@@ -83,9 +83,9 @@ static inline bool slab_regions_free(const extent_t *s, uint32_t r0, uint32_t r1
 static inline bool slab_is_allocated(const extent_t *s, unsigned ind, const void *p) {
     uintptr_t off = (uintptr_t)p - s->addr;
     if (off >= (uintptr_t)sc_slab[ind].nregs * sc_size[ind]) return false;
-    uint64_t divc = sc_slab[ind].divc;
-    uint32_t idx = sc_slab_quot(divc, off);
-    return sc_slab_exact(divc, off) && !(s->bitmap[idx / 64] & ((uint64_t)1 << (idx % 64)));
+    bool exact;
+    uint32_t idx = (uint32_t)sc_slab_div(sc_slab[ind].divc, off, &exact);
+    return exact && !(s->bitmap[idx / 64] & ((uint64_t)1 << (idx % 64)));
 }
 
 /* Returns a region; false when p is not a region start or already free.
@@ -93,9 +93,9 @@ static inline bool slab_is_allocated(const extent_t *s, unsigned ind, const void
 static inline bool slab_free_one(extent_t *s, unsigned ind, void *p) {
     uintptr_t off = (uintptr_t)p - s->addr; /* below 2^32 once inside the slab */
     if (off >= (uintptr_t)sc_slab[ind].nregs * sc_size[ind]) return false;
-    uint64_t divc = sc_slab[ind].divc;
-    uint32_t idx = sc_slab_quot(divc, off);
-    if (!sc_slab_exact(divc, off) || os_bit_test_set(&s->bitmap[idx / 64], idx % 64)) return false;
+    bool exact;
+    uint32_t idx = (uint32_t)sc_slab_div(sc_slab[ind].divc, off, &exact);
+    if (!exact || os_bit_test_set(&s->bitmap[idx / 64], idx % 64)) return false;
     s->nfree++;
     return true;
 }

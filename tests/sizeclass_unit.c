@@ -3,8 +3,8 @@
  * checked exhaustively against plain division (compiled with src/sizeclass.c,
  * no allocator around it).
  *
- * For every small class: sc_slab_quot(divc, off) == off / size and
- * sc_slab_exact(divc, off) == (off % size == 0) for every byte offset up to
+ * For every small class: sc_slab_div(divc, off, &exact) == off / size and
+ * exact == (off % size == 0) for every byte offset up to
  * twice the slab's size (the flush and slab_free_one rely on both to find a
  * region and to reject interior pointers); the slab holds nregs regions and
  * at most SC_SLAB_MAXREGS, at least 8 KiB and 4 regions, and all
@@ -12,7 +12,9 @@
  * classes' larger slabs, docs/ARCHITECTURE.md "Size classes"); the lookup
  * table agrees with the computed index. And the flush's bit update:
  * os_bit_test_set (one bts on x86-64) agrees with the portable
- * os_bit_test_set_c for every bit of a set of words.
+ * os_bit_test_set_c for every bit of a set of words; and the one-`mul`
+ * os_mul_wide agrees with a portable __int128 product on edge and
+ * pseudo-random operands.
  */
 #include "os.h"
 #include "sizeclass.h"
@@ -36,12 +38,12 @@ int main(void) {
             bad++;
         }
         for (uint64_t off = 0; off < 2 * bytes; off++, checks++) {
-            uint32_t q = sc_slab_quot(sl->divc, off);
-            int exact = sc_slab_exact(sl->divc, off);
+            bool exact;
+            uint64_t q = sc_slab_div(sl->divc, off, &exact);
             if (q != off / size || exact != (off % size == 0)) {
                 if (bad < 10)
-                    printf("FAIL class %u (%zu B) offset %llu: quot %u exact %d\n", i, size,
-                           (unsigned long long)off, q, exact);
+                    printf("FAIL class %u (%zu B) offset %llu: quot %llu exact %d\n", i, size,
+                           (unsigned long long)off, (unsigned long long)q, exact);
                 bad++;
             }
         }
@@ -58,6 +60,26 @@ int main(void) {
                        (unsigned long long)x, oy, (unsigned long long)y);
                 bad++;
             }
+        }
+    }
+    uint64_t r = 0x9e3779b97f4a7c15u;
+    for (unsigned k = 0; k < 100000; k++, checks++) {
+        uint64_t a, b;
+        if (k < 16) { /* edges: 0, 1 and all-ones in every pairing */
+            static const uint64_t e[4] = {0, 1, ~(uint64_t)0, (uint64_t)1 << 63};
+            a = e[k % 4];
+            b = e[k / 4];
+        } else { /* xorshift64 */
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            a = r;
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            b = r >> (k % 64);
+        }
+        uint64_t hi, lo = os_mul_wide(a, b, &hi);
+        unsigned __int128 p = (unsigned __int128)a * b;
+        if (lo != (uint64_t)p || hi != (uint64_t)(p >> 64)) {
+            printf("FAIL mul_wide(%#llx, %#llx)\n", (unsigned long long)a, (unsigned long long)b);
+            bad++;
         }
     }
     for (size_t s = 1; s <= SC_LOOKUP_MAX; s++, checks++) {
