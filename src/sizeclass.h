@@ -40,7 +40,7 @@ extern sc_slab_t sc_slab[SC_NSMALL];
  * in *exact, from the one multiply. */
 static inline uint64_t sc_slab_div(uint64_t divc, uint64_t off, bool *exact) {
     uint64_t hi;
-    *exact = os_mul_wide(divc, off, &hi) < divc;
+    *exact = os_mul_wide(off, divc, &hi) < divc; /* off in rax: divc stays put in a loop */
     return hi;
 }
 
