@@ -1,25 +1,36 @@
 #include "pagemap.h"
 
-uintptr_t *pm_root[(size_t)1 << PM_BITS];
+pm_map_t pm_map __attribute__((aligned(OS_PAGE)));
 
+#define PM_LEAF_BYTES (sizeof(uintptr_t) << PM_LEAF_BITS)
+static bool pm_advised; /* pm_map advised against huge pages (atomic) */
+
+/* The leaf for addr, mapped if it is not yet; NULL when mapping fails. */
 static uintptr_t *pagemap_leaf(uintptr_t addr) {
-    uintptr_t **slot = &pm_root[(addr >> PM_LEAF_SHIFT) & PM_MASK];
-    uintptr_t *leaf = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-    if (leaf) return leaf;
-    uintptr_t *fresh = os_map(sizeof(uintptr_t) << PM_BITS, OS_PAGE);
+    uintptr_t *slot = pm_root_slot(addr);
+    uintptr_t zero = (uintptr_t)pm_map.zero;
+    uintptr_t rel = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (rel) return (uintptr_t *)(zero + rel);
+    /* Leaves and the static map are written an entry at a time, far apart:
+     * with transparent huge pages set to "always", one entry could make a
+     * whole 2 MiB page resident. Advised once for the map (its first leaf
+     * comes before any write to it), and for every leaf. */
+    if (!__atomic_exchange_n(&pm_advised, true, __ATOMIC_RELAXED))
+        os_hugepage(&pm_map, sizeof pm_map, false);
+    uintptr_t *fresh = os_map(PM_LEAF_BYTES, OS_PAGE);
     if (!fresh) return NULL;
-    uintptr_t *expected = NULL;
-    if (__atomic_compare_exchange_n(slot, &expected, fresh, false, __ATOMIC_ACQ_REL,
+    os_hugepage(fresh, PM_LEAF_BYTES, false);
+    if (__atomic_compare_exchange_n(slot, &rel, (uintptr_t)fresh - zero, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE))
         return fresh;
-    os_unmap(fresh, sizeof(uintptr_t) << PM_BITS);
-    return expected;
+    os_unmap(fresh, PM_LEAF_BYTES);
+    return (uintptr_t *)(zero + rel);
 }
 
 bool pagemap_set(uintptr_t addr, uintptr_t entry) {
     uintptr_t *leaf = pagemap_leaf(addr);
     if (!leaf) return false;
-    __atomic_store_n(&leaf[(addr >> OS_PAGE_SHIFT) & PM_MASK], entry, __ATOMIC_RELEASE);
+    __atomic_store_n(&leaf[pm_leaf_index(addr)], entry, __ATOMIC_RELEASE);
     return true;
 }
 

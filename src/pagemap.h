@@ -1,10 +1,15 @@
 /*
  * pagemap -- radix tree from page address to the extent record that owns it.
- * Two levels: a static root of 2^18 leaf pointers (bits 30..47 of the
- * address) and leaves of 2^18 entries (bits 12..29), each leaf mapped on
- * first use and never freed. Reads are lock-free (relaxed atomic loads);
- * writes happen under the owning arena's page-allocator lock, for pages of
- * extents that lock owns. Leaf creation races are settled by CAS.
+ * Two levels: a static root of 2^16 slots (bits 32..47 of the address) and
+ * leaves of 2^20 entries (bits 12..31), each leaf mapped on first use and
+ * never freed. A root slot holds its leaf's address minus the address of
+ * pm_map.zero, a static leaf that is never written: an empty slot (0, as
+ * .bss starts) leads there, so every lookup reads a leaf and finds 0 for an
+ * address Mosaic does not know, with no test for a missing leaf (and with
+ * bits 12..31 the leaf index is a 32-bit shift, no mask). Reads are
+ * lock-free (relaxed atomic loads); writes happen under the owning arena's
+ * page-allocator lock, for pages of extents that lock owns. Leaf creation
+ * races are settled by CAS on the root slot.
  *
  * Entry encoding (0 = not Mosaic's):
  *   bits 0..47  extent record address; bit 0 set = slab page
@@ -22,28 +27,43 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define PM_BITS 18
-#define PM_LEAF_SHIFT (OS_PAGE_SHIFT + PM_BITS)
-#define PM_MASK (((uintptr_t)1 << PM_BITS) - 1)
+#define PM_ROOT_BITS 16 /* address bits 32..47 */
+#define PM_LEAF_BITS 20 /* address bits 12..31 */
+#define PM_LEAF_SHIFT (OS_PAGE_SHIFT + PM_LEAF_BITS)
 #define PM_SZ_SHIFT 48
 #define PM_TAG_SHIFT 56
 #define PM_PTR_MASK ((((uintptr_t)1 << PM_SZ_SHIFT) - 1) & ~(uintptr_t)1)
 
-extern uintptr_t *pm_root[(size_t)1 << PM_BITS];
+typedef struct {
+    uintptr_t root[(size_t)1 << PM_ROOT_BITS]; /* leaf address - (uintptr_t)zero; 0: zero */
+    uintptr_t zero[(size_t)1 << PM_LEAF_BITS]; /* the empty leaf (never written) */
+} pm_map_t;
+extern pm_map_t pm_map;
+#define PM_ZERO_WORDS ((size_t)1 << PM_ROOT_BITS) /* offset of zero in pm_map, in words */
+
+static inline uintptr_t *pm_root_slot(uintptr_t a) {
+    return &pm_map.root[(a >> PM_LEAF_SHIFT) & (((uintptr_t)1 << PM_ROOT_BITS) - 1)];
+}
+static inline uintptr_t pm_leaf_index(uintptr_t a) { return (uint32_t)a >> OS_PAGE_SHIFT; }
 
 static inline uintptr_t pagemap_lookup(const void *p) {
     uintptr_t a = (uintptr_t)p;
-    uintptr_t *leaf = __atomic_load_n(&pm_root[(a >> PM_LEAF_SHIFT) & PM_MASK], __ATOMIC_RELAXED);
-    if (unlikely(!leaf)) return 0;
-    return __atomic_load_n(&leaf[(a >> OS_PAGE_SHIFT) & PM_MASK], __ATOMIC_RELAXED);
+    uintptr_t rel = __atomic_load_n(pm_root_slot(a), __ATOMIC_RELAXED);
+    uintptr_t base = (uintptr_t)&pm_map + rel;
+    /* Kept as one sum, so the load is one instruction with base, index and
+     * offset: left free, gcc folds rel and the index first and adds the
+     * table's address after (an instruction more). */
+    __asm__("" : "+r"(base));
+    const uintptr_t *leaf = (const uintptr_t *)base + PM_ZERO_WORDS;
+    return __atomic_load_n(&leaf[pm_leaf_index(a)], __ATOMIC_RELAXED);
 }
 
 /* For readers that dereference the record of an extent they do not own. */
 static inline uintptr_t pagemap_lookup_acquire(const void *p) {
     uintptr_t a = (uintptr_t)p;
-    uintptr_t *leaf = __atomic_load_n(&pm_root[(a >> PM_LEAF_SHIFT) & PM_MASK], __ATOMIC_ACQUIRE);
-    if (unlikely(!leaf)) return 0;
-    return __atomic_load_n(&leaf[(a >> OS_PAGE_SHIFT) & PM_MASK], __ATOMIC_ACQUIRE);
+    uintptr_t rel = __atomic_load_n(pm_root_slot(a), __ATOMIC_ACQUIRE);
+    const uintptr_t *leaf = (const uintptr_t *)((uintptr_t)pm_map.zero + rel);
+    return __atomic_load_n(&leaf[pm_leaf_index(a)], __ATOMIC_ACQUIRE);
 }
 
 static inline void *pm_extent(uintptr_t entry) { return (void *)(entry & PM_PTR_MASK); }

@@ -60,6 +60,7 @@ TESTS=$(cat <<EOF
 edge[glibc]|120|$T/edge_glibc|0|$T/edge_glibc
 edge[mosaic]|120|$T/edge_mosaic|0|$T/edge_mosaic
 sizeclass-unit|60|$T/sizeclass_unit|0|$T/sizeclass_unit
+pagemap-unit|60|$T/pagemap_unit|0|$T/pagemap_unit
 fmt-unit|60|$T/fmt_unit|0|$T/fmt_unit
 edge[linked]|120|$T/edge_linked|0|$T/edge_linked
 edge[static]|120|$T/edge_static|0|$T/edge_static

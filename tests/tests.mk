@@ -35,7 +35,7 @@ T_BINS   := $(foreach p,$(T_PROGS),$(T_DIR)/$(p)_glibc $(T_DIR)/$(p)_mosaic $(T_
             $(foreach p,edge align random threads init,$(T_DIR)/$(p)_static) \
             $(foreach p,random threads,$(T_DIR)/$(p)_tsan) \
             $(foreach m,mosaic linked static,$(T_DIR)/badfree_$(m)) \
-            $(T_DIR)/libprobe.so $(T_DIR)/sizeclass_unit $(T_DIR)/fmt_unit
+            $(T_DIR)/libprobe.so $(T_DIR)/sizeclass_unit $(T_DIR)/pagemap_unit $(T_DIR)/fmt_unit
 
 .PHONY: test test-build stress stress20
 
@@ -100,6 +100,10 @@ $(T_DIR)/fmt_unit: tests/fmt_unit.c src/fmt.c src/fmt.h src/os.c src/os.h | $(T_
 # Unit test of the size-class arithmetic, built from the module's source.
 $(T_DIR)/sizeclass_unit: tests/sizeclass_unit.c src/sizeclass.c src/sizeclass.h src/os.h | $(T_DIR)
 	$(T_CC) $(T_CFLAGS) -Isrc tests/sizeclass_unit.c src/sizeclass.c -o $@
+
+# Unit test of the pagemap, built from the module's source.
+$(T_DIR)/pagemap_unit: tests/pagemap_unit.c src/pagemap.c src/pagemap.h src/os.c src/os.h | $(T_DIR)
+	$(T_CC) $(T_CFLAGS) -Isrc tests/pagemap_unit.c src/pagemap.c src/os.c -o $@
 
 $(T_DIR)/libprobe.so: tests/probe.c | $(T_DIR)
 	$(T_CC) -std=c11 -D_GNU_SOURCE -O2 $(T_WARN) -fPIC -shared $< -o $@ -ldl
