@@ -5,18 +5,16 @@ pm_map_t pm_map __attribute__((aligned(OS_PAGE)));
 #define PM_LEAF_BYTES (sizeof(uintptr_t) << PM_LEAF_BITS)
 static bool pm_advised; /* pm_map advised against huge pages (atomic) */
 
-/* The leaf for addr, mapped if it is not yet; NULL when mapping fails. */
-static uintptr_t *pagemap_leaf(uintptr_t addr) {
-    uintptr_t *slot = pm_root_slot(addr);
-    uintptr_t zero = (uintptr_t)pm_map.zero;
-    uintptr_t rel = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-    if (rel) return (uintptr_t *)(zero + rel);
+/* Maps the leaf of an empty root slot (another thread may have mapped it
+ * meanwhile); NULL when mapping fails. */
+static __attribute__((noinline)) uintptr_t *pagemap_leaf_new(uintptr_t *slot) {
     /* Leaves and the static map are written an entry at a time, far apart:
      * with transparent huge pages set to "always", one entry could make a
      * whole 2 MiB page resident. Advised once for the map (its first leaf
      * comes before any write to it), and for every leaf. */
     if (!__atomic_exchange_n(&pm_advised, true, __ATOMIC_RELAXED))
         os_hugepage(&pm_map, sizeof pm_map, false);
+    uintptr_t zero = (uintptr_t)pm_map.zero, rel = 0;
     uintptr_t *fresh = os_map(PM_LEAF_BYTES, OS_PAGE);
     if (!fresh) return NULL;
     os_hugepage(fresh, PM_LEAF_BYTES, false);
@@ -25,6 +23,14 @@ static uintptr_t *pagemap_leaf(uintptr_t addr) {
         return fresh;
     os_unmap(fresh, PM_LEAF_BYTES);
     return (uintptr_t *)(zero + rel);
+}
+
+/* The leaf for addr, mapped if it is not yet; NULL when mapping fails. */
+static inline uintptr_t *pagemap_leaf(uintptr_t addr) {
+    uintptr_t *slot = pm_root_slot(addr);
+    uintptr_t rel = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (likely(rel)) return (uintptr_t *)((uintptr_t)pm_map.zero + rel);
+    return pagemap_leaf_new(slot);
 }
 
 bool pagemap_set(uintptr_t addr, uintptr_t entry) {
