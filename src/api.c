@@ -203,18 +203,27 @@ static NOINLINE void *api_malloc_slow(size_t size) {
     return api_alloc(size, 0, false, api_ready() || api_init() ? api_thread_cache() : NULL, NULL);
 }
 
+static NOINLINE void api_free_slower(void *p, uintptr_t e);
+
+/* Another arena's small block goes onto the thread's remote stack for its
+ * class, here, with no frame (the stacks are NULL, so full, while the cache
+ * is not active); everything else tail-calls api_free_slower. */
 static NOINLINE void api_free_slow(void *p, uintptr_t e) {
     tcache_t *tc = &tc_tls;
     size_t ind = (size_t)pm_szind1(e) - 1;
-    if (likely(tc->state == TC_ACTIVE && ind < SC_NSMALL && !tcache_owns(tc, e))) {
-        /* another arena's small block: onto the remote stack */
-        rbin_t *r = &tc->remote[ind];
-        if (likely(r->n < r->max)) {
-            r->stack[r->n++] = p;
+    if (likely(ind < SC_NSMALL && !tcache_owns(tc, e))) {
+        void **t = tc->rtop[ind];
+        if (likely(t != tc->rhigh[ind])) {
+            *t = p;
+            tc->rtop[ind] = t + 1;
             tc->nremote[ind]++;
             return;
         }
     }
+    api_free_slower(p, e);
+}
+
+static NOINLINE void api_free_slower(void *p, uintptr_t e) {
     if (!p) return;
     if (!api_ready()) arena_bad_free(p, e, "free");
     if (unlikely(hooks_depth)) { /* inside an extent hook: no flush (see hooks.h) */

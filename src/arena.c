@@ -614,18 +614,26 @@ void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests, are
             memcpy(xfer + nx, items, i * sizeof(void *));
             nx += i;
         }
-        for (; i < n && nx < xmax; i++) {
-            void *p = items[i];
-            if (unlikely((uintptr_t)p - base >= span)) {
-                extent_t *t = arena_flush_lookup(p, ind);
-                if (unlikely(t->pa != &a->pa)) {
-                    items[j++] = p;
-                    continue;
+        while (i < n && nx < xmax) {
+            /* As many blocks as there is room for; one of another arena
+             * takes none, so the room left is looked at again after. */
+            void **q = items + i, **x = xfer + nx;
+            void **const qend = q + (n - i < xmax - nx ? n - i : xmax - nx);
+            for (; q != qend; q++) {
+                void *p = *q;
+                if (unlikely((uintptr_t)p - base >= span)) {
+                    extent_t *t = arena_flush_lookup(p, ind);
+                    if (unlikely(t->pa != &a->pa)) {
+                        items[j++] = p;
+                        continue;
+                    }
+                    s = t;
+                    base = s->addr;
                 }
-                s = t;
-                base = s->addr;
+                *x++ = p;
             }
-            xfer[nx++] = p;
+            i = (unsigned)(qend - items);
+            nx = (uint32_t)(x - xfer);
         }
         arena_parked_add(a, (ssize_t)((nx - b->nxfer) * size));
         b->nxfer = nx;

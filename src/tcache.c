@@ -63,10 +63,9 @@ static bool tcache_stacks_attach(tcache_t *tc) {
         tc->high[i] = s;
     }
     for (unsigned i = 0; i < SC_NSMALL; i++) {
-        tc->remote[i].stack = s;
-        tc->remote[i].n = 0;
-        tc->remote[i].max = tc_rcap[i];
+        tc->rlow[i] = tc->rtop[i] = s;
         s += tc_rcap[i];
+        tc->rhigh[i] = s;
     }
     tc->state = TC_ACTIVE;
     return true;
@@ -74,7 +73,7 @@ static bool tcache_stacks_attach(tcache_t *tc) {
 
 static void tcache_stacks_detach(tcache_t *tc) {
     for (unsigned i = 0; i < TC_NBINS; i++) tc->low[i] = tc->top[i] = tc->high[i] = NULL;
-    for (unsigned i = 0; i < SC_NSMALL; i++) tc->remote[i].n = tc->remote[i].max = 0;
+    for (unsigned i = 0; i < SC_NSMALL; i++) tc->rlow[i] = tc->rtop[i] = tc->rhigh[i] = NULL;
     void *mem = tc->stack_mem;
     tc->stack_mem = NULL;
     if (!mem) return;
@@ -155,12 +154,16 @@ static void tcache_bin_flush(tcache_t *tc, unsigned ind, unsigned n) {
     tc->nflushed[ind] += n;
 }
 
+static inline uint32_t tcache_nremote_cached(const tcache_t *tc, unsigned ind) {
+    return (uint32_t)(tc->rtop[ind] - tc->rlow[ind]);
+}
+
 static void tcache_remote_flush(tcache_t *tc, unsigned ind) {
-    rbin_t *r = &tc->remote[ind];
-    uint32_t n = r->n, max = r->max;
-    r->n = r->max = 0; /* frozen, as a bin (tcache_bin_freeze) */
-    arena_flush(ind, r->stack, n, 0, NULL);
-    r->max = max;
+    void **low = tc->rlow[ind], **high = tc->rhigh[ind];
+    uint32_t n = tcache_nremote_cached(tc, ind);
+    tc->rtop[ind] = tc->rhigh[ind] = low; /* frozen, as a bin (tcache_bin_freeze) */
+    arena_flush(ind, low, n, 0, NULL);
+    tc->rhigh[ind] = high;
 }
 
 void tcache_dalloc_direct(tcache_t *tc, void *p, uintptr_t e) {
@@ -211,7 +214,7 @@ void tcache_flush(tcache_t *tc) {
             again = true;
         }
         for (unsigned i = 0; i < SC_NSMALL; i++) {
-            if (!tc->remote[i].n) continue;
+            if (!tcache_nremote_cached(tc, i)) continue;
             tcache_remote_flush(tc, i);
             again = true;
         }
@@ -227,7 +230,7 @@ static void tcache_gc_tick(tcache_t *tc) {
         uint32_t nc = tcache_ncached(tc, i);
         if (!tc->gc_filled[i] && nc > 1) tcache_bin_flush(tc, i, nc / 2);
         tc->gc_filled[i] = 0;
-        if (i < SC_NSMALL && tc->remote[i].n) tcache_remote_flush(tc, i);
+        if (i < SC_NSMALL && tcache_nremote_cached(tc, i)) tcache_remote_flush(tc, i);
     }
 }
 
@@ -268,15 +271,16 @@ void tcache_free_slow(tcache_t *tc, void *p, uintptr_t e) {
                 return;
             }
             /* Another arena's block: batched home, never reused here. */
-            rbin_t *r = &tc->remote[ind];
-            if (r->n >= r->max) {
+            if (tc->rtop[ind] == tc->rhigh[ind]) {
                 tcache_remote_flush(tc, ind);
                 tcache_gc_tick(tc);
             }
             tc->nremote[ind]++;
-            if (r->max) {
-                r->stack[r->n++] = p;
-            } else {
+            void **t = tc->rtop[ind];
+            if (t != tc->rhigh[ind]) {
+                *t = p;
+                tc->rtop[ind] = t + 1;
+            } else { /* no remote stack */
                 arena_flush(ind, &p, 1, 0, NULL);
             }
             return;

@@ -27,11 +27,6 @@
 
 enum { TC_UNINIT = 0, TC_ACTIVE, TC_BYPASS, TC_EXITED };
 
-typedef struct {
-    void **stack;     /* blocks of other arenas freed by this thread */
-    uint32_t n, max;
-} rbin_t;
-
 /*
  * Bin i's stack is low[i] .. top[i] (top: the next free slot), room up to
  * high[i]; low == high disables caching for the class (also all NULL when
@@ -62,7 +57,14 @@ typedef struct tcache_s {
     uint64_t direct_alloc_bytes, direct_free_bytes; /* blocks not via a bin */
     uint64_t merged[TC_NBINS]; /* nalloc already reported to the arena */
     uint8_t gc_filled[TC_NBINS];
-    rbin_t remote[SC_NSMALL]; /* small blocks owned by other arenas */
+    /* Remote stacks: small blocks of other arenas freed by this thread,
+     * class i's in rlow[i] .. rtop[i], room up to rhigh[i]; all NULL when the
+     * cache has no stacks, rtop == rhigh == rlow while frozen for a flush
+     * (tcache_remote_flush). Pointers, as the bins', so the push in the free
+     * slow path is a few instructions relative to the thread pointer. */
+    void **rtop[SC_NSMALL];
+    void **rlow[SC_NSMALL];
+    void **rhigh[SC_NSMALL];
     void *stack_mem;
     /* Frees made inside an extent hook that could not be cached, waiting
      * for the thread to leave the hook (tcache_defer_free). Used only in
