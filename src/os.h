@@ -27,16 +27,20 @@
 
 /* The full 128-bit product a * b: returns the low half, stores the high
  * half in *hi. One `mul` on x86-64 (a plain __int128 product there can be
- * spilled to the stack between its two halves). */
+ * spilled to the stack between its two halves); os_mul_wide_c elsewhere
+ * (and in the unit test that checks the two agree). */
+static inline uint64_t os_mul_wide_c(uint64_t a, uint64_t b, uint64_t *hi) {
+    unsigned __int128 p = (unsigned __int128)a * b;
+    *hi = (uint64_t)(p >> 64);
+    return (uint64_t)p;
+}
 static inline uint64_t os_mul_wide(uint64_t a, uint64_t b, uint64_t *hi) {
 #if defined(__x86_64__)
     uint64_t lo;
     __asm__("mulq %3" : "=a"(lo), "=d"(*hi) : "a"(a), "rm"(b) : "cc");
     return lo;
 #else
-    unsigned __int128 p = (unsigned __int128)a * b;
-    *hi = (uint64_t)(p >> 64);
-    return (uint64_t)p;
+    return os_mul_wide_c(a, b, hi);
 #endif
 }
 

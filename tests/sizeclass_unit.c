@@ -13,8 +13,8 @@
  * table agrees with the computed index. And the flush's bit update:
  * os_bit_test_set (one bts on x86-64) agrees with the portable
  * os_bit_test_set_c for every bit of a set of words; and the one-`mul`
- * os_mul_wide agrees with a portable __int128 product on edge and
- * pseudo-random operands.
+ * os_mul_wide and its portable form os_mul_wide_c agree with an __int128
+ * product on edge and pseudo-random operands.
  */
 #include "os.h"
 #include "sizeclass.h"
@@ -75,9 +75,9 @@ int main(void) {
             r ^= r << 13, r ^= r >> 7, r ^= r << 17;
             b = r >> (k % 64);
         }
-        uint64_t hi, lo = os_mul_wide(a, b, &hi);
+        uint64_t hi, lo = os_mul_wide(a, b, &hi), hic, loc = os_mul_wide_c(a, b, &hic);
         unsigned __int128 p = (unsigned __int128)a * b;
-        if (lo != (uint64_t)p || hi != (uint64_t)(p >> 64)) {
+        if (lo != (uint64_t)p || hi != (uint64_t)(p >> 64) || loc != lo || hic != hi) {
             printf("FAIL mul_wide(%#llx, %#llx)\n", (unsigned long long)a, (unsigned long long)b);
             bad++;
         }
