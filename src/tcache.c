@@ -243,6 +243,7 @@ void *tcache_alloc_slow(tcache_t *tc, unsigned ind) {
         unsigned n = arena_fill(a, ind, low, want, tc->nalloc[ind] + 1 - tc->merged[ind]);
         tc->high[ind] = high;
         tc->gc_filled[ind] = 1;
+        tc->flush_run[ind] = 0;
         /* the request counts in the bin either way (a failed one too), and
          * nalloc grows only with a block: merged must not pass it */
         tc->merged[ind] = tc->nalloc[ind] + (n ? 1 : 0);
@@ -286,7 +287,16 @@ void tcache_free_slow(tcache_t *tc, void *p, uintptr_t e) {
             return;
         }
         unsigned max = (unsigned)(tc->high[ind] - tc->low[ind]);
-        if (tc->top[ind] == tc->high[ind]) tcache_bin_flush(tc, ind, max / 2 ? max / 2 : 1);
+        if (tc->top[ind] == tc->high[ind]) {
+            /* Frees outrunning fills (a structure torn down): from the third
+             * flush without a fill in between, the whole stack goes, in one
+             * batch and with nothing left to move down. (From the second, a
+             * cache whose level merely wanders, as in larson, got there too
+             * often.) */
+            bool all = tc->flush_run[ind] >= 2;
+            if (tc->flush_run[ind] < UINT8_MAX) tc->flush_run[ind]++;
+            tcache_bin_flush(tc, ind, all ? max : max / 2 ? max / 2 : 1);
+        }
         *tc->top[ind]++ = p;
         tcache_gc_tick(tc);
         return;

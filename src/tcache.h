@@ -2,7 +2,8 @@
  * tcache -- per-thread caches: one pointer stack per size class up to
  * TC_NBINS (64 KiB), in front of the thread's arena. Allocation pops, free
  * pushes; an empty stack is refilled from the arena in a batch, a full one
- * flushes its oldest half back (to whichever arenas own the blocks). Only
+ * flushes its oldest half back (to whichever arenas own the blocks), or all
+ * of it from the third flush without a refill in between. Only
  * blocks of the thread's own arena enter its cache: other arenas' small
  * blocks go to per-class remote stacks, flushed home in batches; their large
  * blocks go home at once. Idle bins are trimmed by a periodic collection,
@@ -57,6 +58,7 @@ typedef struct tcache_s {
     uint64_t direct_alloc_bytes, direct_free_bytes; /* blocks not via a bin */
     uint64_t merged[TC_NBINS]; /* nalloc already reported to the arena */
     uint8_t gc_filled[TC_NBINS];
+    uint8_t flush_run[TC_NBINS]; /* full-stack flushes since the bin's last fill (capped) */
     /* Remote stacks: small blocks of other arenas freed by this thread,
      * class i's in rlow[i] .. rtop[i], room up to rhigh[i]; all NULL when the
      * cache has no stacks, rtop == rhigh == rlow while frozen for a flush

@@ -218,6 +218,55 @@ static void test_tcache_flush_half(void) {
     CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 0);
 }
 
+/* Frees outrunning fills: the third full-bin flush without a fill in
+ * between sends the whole stack back (256 blocks of the 32 B class, where
+ * the first two send 128 each); a fill makes the next flush half again. */
+#define STREAM_N 768
+static void *stream_v[STREAM_N];
+static void test_tcache_flush_streaming(void) {
+    unsigned a = new_arena();
+    set_arena(a); /* (flushes: the bin is empty) */
+    unsigned j = bin_of(32);
+    int fl = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
+    for (int i = 0; i < STREAM_N; i++) REQUIRE((stream_v[i] = mallocx(32, fl)));
+    void *p = malloc(32); /* a fill: 128 blocks, one handed out */
+    REQUIRE(p);
+    free(p);
+    int k = 0;
+    while (k < 128) free(stream_v[k++]); /* the bin is full (256) */
+    epoch();
+    size_t regs = rd_z("stats.arenas.%u.bins.%u.curregs", a, j);
+    uint64_t nfl = rd_u64("stats.arenas.%u.bins.%u.nflushes", a, j);
+    for (int f = 0; f < 2; f++) { /* the first two flushes since the fill: half */
+        free(stream_v[k++]);
+        epoch();
+        CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), regs - 128 * (size_t)(f + 1));
+        for (int i = 0; i < 127; i++) free(stream_v[k++]); /* full again */
+    }
+    free(stream_v[k++]); /* the third: the whole stack */
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), regs - 256 - 256);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nflushes", a, j), nfl + 3);
+    /* The one block left in the bin, then a fill (128, one handed out): the
+     * next flush is half again. */
+    void *q1 = malloc(32), *q2 = malloc(32);
+    REQUIRE(q1 && q2);
+    free(q1);
+    free(q2); /* the bin holds 129 */
+    for (int i = 0; i < 127; i++) free(stream_v[k++]); /* full (256) */
+    epoch();
+    regs = rd_z("stats.arenas.%u.bins.%u.curregs", a, j);
+    nfl = rd_u64("stats.arenas.%u.bins.%u.nflushes", a, j);
+    free(stream_v[k++]);
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), regs - 128);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nflushes", a, j), nfl + 1);
+    while (k < STREAM_N) free(stream_v[k++]);
+    park_flush();
+    epoch();
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 0);
+}
+
 /* A remote stack holds up to 128 blocks (the 64 B class's cache is 256):
  * the 129th free of another arena's block sends the 128 home first and
  * waits on the stack itself; none is lost. */
@@ -1125,6 +1174,7 @@ static const tcase_t tests[] = {
     {"arena_choice", test_arena_choice},
     {"tcache_max_inclusive", test_tcache_max_inclusive},
     {"tcache_flush_half", test_tcache_flush_half},
+    {"tcache_flush_streaming", test_tcache_flush_streaming},
     {"remote_stack_capacity", test_remote_stack_capacity},
     {"direct_free_nonfull", test_direct_free_nonfull},
     {"tcache_idle_trim_two", test_tcache_idle_trim_two},
