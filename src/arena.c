@@ -350,8 +350,11 @@ static inline void arena_relieve_check(arena_t *a) {
         arena_relieve(a, g - m);
 }
 
+/* (No locked add for nothing: fills from an empty transfer stack and flushes
+ * past a full one move no parked bytes, and a locked add costs its latency
+ * even then.) */
 static inline void arena_parked_add(arena_t *a, ssize_t bytes) {
-    __atomic_fetch_add(&a->parked, (size_t)bytes, __ATOMIC_RELAXED);
+    if (bytes) __atomic_fetch_add(&a->parked, (size_t)bytes, __ATOMIC_RELAXED);
 }
 
 /* Whether a new slab or large block for this arena should first be sought
