@@ -290,9 +290,10 @@ void tcache_free_slow(tcache_t *tc, void *p, uintptr_t e) {
         if (tc->top[ind] == tc->high[ind]) {
             /* Frees outrunning fills (a structure torn down): from the third
              * flush without a fill in between, the whole stack goes, in one
-             * batch and with nothing left to move down. (From the second, a
-             * cache whose level merely wanders, as in larson, got there too
-             * often.) */
+             * batch and with nothing left to move down. (The third rather
+             * than the second: a cache whose level merely wanders, as in
+             * larson, reaches two flushes in a row more often, and the
+             * saving is the same; docs/ARCHITECTURE.md "Thread caches".) */
             bool all = tc->flush_run[ind] >= 2;
             if (tc->flush_run[ind] < UINT8_MAX) tc->flush_run[ind]++;
             tcache_bin_flush(tc, ind, all ? max : max / 2 ? max / 2 : 1);
