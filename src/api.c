@@ -211,15 +211,8 @@ static NOINLINE void api_free_slower(void *p, uintptr_t e);
 static NOINLINE void api_free_slow(void *p, uintptr_t e) {
     tcache_t *tc = &tc_tls;
     size_t ind = (size_t)pm_szind1(e) - 1;
-    if (likely(ind < SC_NSMALL && !tcache_owns(tc, e))) {
-        void **t = tc->rtop[ind];
-        if (likely(t != tc->rhigh[ind])) {
-            *t = p;
-            tc->rtop[ind] = t + 1;
-            tc->nremote[ind]++;
-            return;
-        }
-    }
+    if (likely(ind < SC_NSMALL && !tcache_owns(tc, e) && tcache_remote_push(tc, ind, p)))
+        return;
     api_free_slower(p, e);
 }
 

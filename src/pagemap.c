@@ -14,22 +14,22 @@ static __attribute__((noinline)) uintptr_t *pagemap_leaf_new(uintptr_t *slot) {
      * comes before any write to it), and for every leaf. */
     if (!__atomic_exchange_n(&pm_advised, true, __ATOMIC_RELAXED))
         os_hugepage(&pm_map, sizeof pm_map, false);
-    uintptr_t zero = (uintptr_t)pm_map.zero, rel = 0;
+    uintptr_t rel = 0;
     uintptr_t *fresh = os_map(PM_LEAF_BYTES, OS_PAGE);
     if (!fresh) return NULL;
     os_hugepage(fresh, PM_LEAF_BYTES, false);
-    if (__atomic_compare_exchange_n(slot, &rel, (uintptr_t)fresh - zero, false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE))
+    if (__atomic_compare_exchange_n(slot, &rel, (uintptr_t)fresh - (uintptr_t)pm_map.zero, false,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return fresh;
     os_unmap(fresh, PM_LEAF_BYTES);
-    return (uintptr_t *)(zero + rel);
+    return pm_leaf(rel);
 }
 
 /* The leaf for addr, mapped if it is not yet; NULL when mapping fails. */
 static inline uintptr_t *pagemap_leaf(uintptr_t addr) {
     uintptr_t *slot = pm_root_slot(addr);
     uintptr_t rel = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-    if (likely(rel)) return (uintptr_t *)((uintptr_t)pm_map.zero + rel);
+    if (likely(rel)) return pm_leaf(rel);
     return pagemap_leaf_new(slot);
 }
 

@@ -46,25 +46,27 @@ static inline uintptr_t *pm_root_slot(uintptr_t a) {
 }
 static inline uintptr_t pm_leaf_index(uintptr_t a) { return (uint32_t)a >> OS_PAGE_SHIFT; }
 
-static inline uintptr_t pagemap_lookup(const void *p) {
-    uintptr_t a = (uintptr_t)p;
-    uintptr_t rel = __atomic_load_n(pm_root_slot(a), __ATOMIC_RELAXED);
+/* The leaf a root slot's value leads to (the zero leaf for 0). */
+static inline uintptr_t *pm_leaf(uintptr_t rel) {
     uintptr_t base = (uintptr_t)&pm_map + rel;
-    /* Kept as one sum, so the load is one instruction with base, index and
-     * offset: left free, gcc folds rel and the index first and adds the
-     * table's address after (an instruction more). */
+    /* Kept as one sum, so a lookup's load is one instruction with base,
+     * index and offset: left free, gcc folds rel and the index first and
+     * adds the table's address after (an instruction more). */
     __asm__("" : "+r"(base));
-    const uintptr_t *leaf = (const uintptr_t *)base + PM_ZERO_WORDS;
-    return __atomic_load_n(&leaf[pm_leaf_index(a)], __ATOMIC_RELAXED);
+    return (uintptr_t *)base + PM_ZERO_WORDS;
 }
 
-/* For readers that dereference the record of an extent they do not own. */
-static inline uintptr_t pagemap_lookup_acquire(const void *p) {
+/* The entry of p's page, both loads with the given memory order. */
+static inline __attribute__((always_inline)) uintptr_t pm_lookup(const void *p, int order) {
     uintptr_t a = (uintptr_t)p;
-    uintptr_t rel = __atomic_load_n(pm_root_slot(a), __ATOMIC_ACQUIRE);
-    const uintptr_t *leaf = (const uintptr_t *)((uintptr_t)pm_map.zero + rel);
-    return __atomic_load_n(&leaf[pm_leaf_index(a)], __ATOMIC_ACQUIRE);
+    const uintptr_t *leaf = pm_leaf(__atomic_load_n(pm_root_slot(a), order));
+    return __atomic_load_n(&leaf[pm_leaf_index(a)], order);
 }
+
+static inline uintptr_t pagemap_lookup(const void *p) { return pm_lookup(p, __ATOMIC_RELAXED); }
+
+/* For readers that dereference the record of an extent they do not own. */
+static inline uintptr_t pagemap_lookup_acquire(const void *p) { return pm_lookup(p, __ATOMIC_ACQUIRE); }
 
 static inline void *pm_extent(uintptr_t entry) { return (void *)(entry & PM_PTR_MASK); }
 static inline unsigned pm_szind1(uintptr_t entry) { return (unsigned)(entry >> PM_SZ_SHIFT) & 0xff; }

@@ -276,12 +276,8 @@ void tcache_free_slow(tcache_t *tc, void *p, uintptr_t e) {
                 tcache_remote_flush(tc, ind);
                 tcache_gc_tick(tc);
             }
-            tc->nremote[ind]++;
-            void **t = tc->rtop[ind];
-            if (t != tc->rhigh[ind]) {
-                *t = p;
-                tc->rtop[ind] = t + 1;
-            } else { /* no remote stack */
+            if (!tcache_remote_push(tc, ind, p)) { /* no remote stack */
+                tc->nremote[ind]++;
                 arena_flush(ind, &p, 1, 0, NULL);
             }
             return;

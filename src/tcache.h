@@ -143,6 +143,17 @@ static inline bool tcache_free_fast_ind(tcache_t *tc, void *p, size_t ind) {
     return false;
 }
 
+/* Push p, a small block of another arena, onto remote stack ind if there is
+ * room, counting it (nremote); false when full, frozen or absent. */
+static inline bool tcache_remote_push(tcache_t *tc, size_t ind, void *p) {
+    void **t = tc->rtop[ind];
+    if (unlikely(t == tc->rhigh[ind])) return false;
+    *t = p;
+    tc->rtop[ind] = t + 1;
+    tc->nremote[ind]++;
+    return true;
+}
+
 /* Whether the block with pagemap entry e belongs to the cache's arena: its
  * tag, and for the shared tag (arenas from 255 on) its record. */
 static inline bool tcache_owns(const tcache_t *tc, uintptr_t e) {
