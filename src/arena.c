@@ -382,24 +382,38 @@ static __attribute__((noinline)) void arena_drain_pressure(arena_t *a, unsigned 
                      __ATOMIC_RELAXED);
 }
 
-/* The bin's next slab. With pressed non-NULL, when there is no non-full
- * slab, no resident free page run and enough parked elsewhere, returns NULL
- * and sets *pressed: the caller drains the other bins and tries again. */
-static extent_t *bin_next_slab(arena_t *a, bin_t *b, unsigned ind, bool *pressed) {
+/* Bins of automatic arenas that other arenas may take regions from (bin_t.nover
+ * at least ARENA_DONOR_OVERFLOWS), per class, and where the last such take
+ * found some (relaxed atomics: hints, read without a lock). */
+static unsigned arena_ndonors[SC_NSMALL];
+static unsigned arena_donor_hint[SC_NSMALL];
+
+/* How bin_next_slab may find a slab once the non-full ones are used up. */
+enum {
+    SLAB_GROW,     /* map new memory when needed */
+    SLAB_PRESSED,  /* the same, but resident pages only when other bins park
+                      enough (then NULL with *stop set: drain and retry) */
+    SLAB_RESIDENT, /* resident pages only (NULL with *stop set: none) */
+    SLAB_NONE,     /* no new slab (a steal never grows the donor) */
+};
+
+/* The bin's next slab, or NULL (see the modes). */
+static extent_t *bin_next_slab(arena_t *a, bin_t *b, unsigned ind, int mode, bool *stop) {
     extent_t *s = b->nonfull;
     if (s) {
         bin_list_remove(b, s);
         if (unlikely(s->trimmed)) bin_untrim_slab(a, s); /* its regions are handed out again */
         s->trim_seen = UINT32_MAX;                    /* and its free count may come back */
     } else {
+        if (mode == SLAB_NONE) return NULL;
         size_t sz = (size_t)sc_slab[ind].slab_pages << OS_PAGE_SHIFT;
-        bool resident = pressed && arena_parked_elsewhere(a, (size_t)b->nxfer * sc_size[ind]);
+        bool resident = mode == SLAB_RESIDENT ||
+                        (mode == SLAB_PRESSED && arena_parked_elsewhere(a, (size_t)b->nxfer * sc_size[ind]));
         s = pa_alloc(&a->pa, sz, OS_PAGE, false, true, ind, resident);
-        if (!s && resident) {
-            *pressed = true;
+        if (!s) {
+            if (resident) *stop = true;
             return NULL;
         }
-        if (!s) return NULL;
         extent_slab_init(s, sc_slab[ind].nregs);
         b->nslabs++;
         b->curslabs++;
@@ -408,21 +422,18 @@ static extent_t *bin_next_slab(arena_t *a, bin_t *b, unsigned ind, bool *pressed
     return s;
 }
 
-static unsigned arena_fill_pass(arena_t *a, unsigned ind, void **out, unsigned n,
-                                uint64_t nrequests, bool *pressed) {
-    bin_t *b = &a->bins[ind];
+/* Takes up to n free regions of b into out[0..got): slab regions first,
+ * lowest address last (popped first); then recently freed regions from the
+ * transfer stack on top, popped before them. Statistics are the caller's.
+ * Called with b's lock. */
+static unsigned bin_take_locked(arena_t *a, bin_t *b, unsigned ind, void **out, unsigned n,
+                                int mode, bool *stop) {
     size_t size = sc_size[ind];
-    mutex_lock(&b->lock);
-    /* Slab regions first, lowest address last (popped first); then recently
-     * freed regions from the transfer stack on top, popped before them. */
     unsigned take = n < b->nxfer ? n : b->nxfer, k = n - take, got = 0;
-    b->xfer_off = false; /* frees no longer outrun fills */
-    __atomic_store_n(&b->fill_epoch, __atomic_load_n(&arena_relief_epoch, __ATOMIC_RELAXED),
-                     __ATOMIC_RELAXED);
     while (got < k) {
         extent_t *s = b->cur;
         if (!s || !s->nfree) {
-            s = bin_next_slab(a, b, ind, pressed);
+            s = bin_next_slab(a, b, ind, mode, stop);
             if (!s) break;
         }
         got += slab_alloc_batch(s, size, out, k - got);
@@ -431,8 +442,23 @@ static unsigned arena_fill_pass(arena_t *a, unsigned ind, void **out, unsigned n
     b->nxfer -= take;
     arena_parked_add(a, -(ssize_t)(take * size));
     memcpy(out + got, b->xfer + b->nxfer, take * sizeof(void *));
-    got += take;
-    if (unlikely(!got && pressed && *pressed)) { /* nothing taken: the retry counts it */
+    return got + take;
+}
+
+static unsigned arena_fill_pass(arena_t *a, unsigned ind, void **out, unsigned n,
+                                uint64_t nrequests, int mode, bool *stop) {
+    bin_t *b = &a->bins[ind];
+    mutex_lock(&b->lock);
+    b->xfer_off = false; /* frees no longer outrun fills */
+    if (unlikely(b->nover)) { /* the arena's threads use the class again: no donor */
+        if (b->nover >= ARENA_DONOR_OVERFLOWS && arena_is_auto(a))
+            __atomic_fetch_sub(&arena_ndonors[ind], 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&b->nover, 0, __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&b->fill_epoch, __atomic_load_n(&arena_relief_epoch, __ATOMIC_RELAXED),
+                     __ATOMIC_RELAXED);
+    unsigned got = bin_take_locked(a, b, ind, out, n, mode, stop);
+    if (unlikely(!got && *stop)) { /* nothing taken: the retry counts it */
         mutex_unlock(&b->lock);
         return 0;
     }
@@ -444,12 +470,56 @@ static unsigned arena_fill_pass(arena_t *a, unsigned ind, void **out, unsigned n
     return got;
 }
 
-unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t nrequests) {
-    bool pressed = false;
-    unsigned got = arena_fill_pass(a, ind, out, n, nrequests, &pressed);
-    if (unlikely(pressed)) {
+/* Takes up to n free regions of class ind from donor bins of the other
+ * automatic arenas that use the default hooks (never growing them), only
+ * where the bin's lock is free at once. The requests count in the first
+ * donor that gives regions. */
+static __attribute__((noinline)) unsigned arena_steal(arena_t *a, unsigned ind, void **out, unsigned n,
+                                                      uint64_t nrequests) {
+    unsigned na = arena_narenas_auto, got = 0;
+    unsigned i = __atomic_load_n(&arena_donor_hint[ind], __ATOMIC_RELAXED);
+    for (unsigned k = 0; k < na && got < n; k++, i = i + 1 < na ? i + 1 : 0) {
+        arena_t *o = arena_relief_peer(i, a);
+        if (!o) continue;
+        bin_t *b = &o->bins[ind];
+        if (__atomic_load_n(&b->nover, __ATOMIC_RELAXED) < ARENA_DONOR_OVERFLOWS) continue;
+        if (!mutex_trylock(&b->lock)) continue;
+        unsigned g = 0;
+        if (b->nover >= ARENA_DONOR_OVERFLOWS) {
+            b->xfer_off = false; /* its frees are taken again: park them */
+            g = bin_take_locked(o, b, ind, out + got, n - got, SLAB_NONE, NULL);
+        }
+        if (g) {
+            b->nmalloc += g;
+            b->curregs += g;
+            b->nrequests += got ? 0 : nrequests;
+            b->nfills++;
+            b->nstolen += g;
+        }
+        mutex_unlock(&b->lock);
+        if (g) __atomic_store_n(&arena_donor_hint[ind], i, __ATOMIC_RELAXED);
+        got += g;
+    }
+    return got;
+}
+
+unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t nrequests, bool *stole) {
+    bool stop = false;
+    if (stole && (!__atomic_load_n(&arena_ndonors[ind], __ATOMIC_RELAXED) ||
+                  !hooks_is_default(__atomic_load_n(&a->pa.hooks, __ATOMIC_ACQUIRE))))
+        stole = NULL; /* no donor, or the program chose where this arena's memory comes from */
+    unsigned got = arena_fill_pass(a, ind, out, n, nrequests, stole ? SLAB_RESIDENT : SLAB_PRESSED, &stop);
+    if (unlikely(stole && stop)) {
+        /* The arena would grow: donors' free regions first. */
+        unsigned g = arena_steal(a, ind, out + got, n - got, got ? 0 : nrequests);
+        *stole = g != 0;
+        got += g;
+        stop = false;
+        if (got < n) got += arena_fill_pass(a, ind, out + got, n - got, got ? 0 : nrequests, SLAB_PRESSED, &stop);
+    }
+    if (unlikely(stop)) {
         arena_drain_pressure(a, ind);
-        got += arena_fill_pass(a, ind, out + got, n - got, got ? 0 : nrequests, NULL);
+        got += arena_fill_pass(a, ind, out + got, n - got, got ? 0 : nrequests, SLAB_GROW, &stop);
     }
     arena_relieve_check(a);
     return got;
@@ -643,6 +713,11 @@ void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests, are
         if (i < n) { /* overflow */
             if (nx) bin_drain_xfer_locked(a, b, ind); /* (off: the stack is empty) */
             b->xfer_off = true;
+            if (b->nover < UINT8_MAX) {
+                __atomic_store_n(&b->nover, b->nover + 1, __ATOMIC_RELAXED);
+                if (b->nover == ARENA_DONOR_OVERFLOWS && arena_is_auto(a))
+                    __atomic_fetch_add(&arena_ndonors[ind], 1, __ATOMIC_RELAXED);
+            }
             bin_free_regions(a, b, ind, items + i, n - i, items, &j);
         }
         unsigned freed = n - j;
@@ -659,7 +734,7 @@ void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests, are
 
 void *arena_malloc_small(arena_t *a, unsigned ind, bool zero) {
     void *p;
-    if (!arena_fill(a, ind, &p, 1, 1)) return NULL;
+    if (!arena_fill(a, ind, &p, 1, 1, NULL)) return NULL;
     if (zero) memset(p, 0, sc_size[ind]);
     return p;
 }

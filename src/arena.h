@@ -14,6 +14,17 @@
  * off until the bin's next fill, so that after a phase of frees the slabs
  * are whole and the next fills go in address order (arena_flush).
  *
+ * Donors: a bin of an automatic arena whose transfer stack overflowed twice
+ * (2 x 256 KiB of frees) since its own threads last filled from it is a
+ * donor: its regions are freed faster than its arena uses them, typically
+ * because the thread that allocated them is idle or gone and others free
+ * them. A thread's cache whose arena would grow for the class first takes
+ * donors' free regions (opt.steal), transfer stack first, never growing the
+ * donor. The blocks stay the donor's (pages never change arena): freed, they
+ * go home through the remote stacks like any other arena's block, and the
+ * filling bin flushes as untrusted until its next fill. A fill by the donor
+ * arena's own threads ends its donor state.
+ *
  * Growth relief: when an automatic arena's resident set has grown by
  * ARENA_RELIEF_STEP since its last relief, the other automatic arenas (default
  * hooks, dirty decay not off) purge as many bytes of their oldest dirty
@@ -50,6 +61,7 @@
 #define ARENA_DRAIN_GAP0 ((size_t)256 << 10)
 #define ARENA_DRAIN_GAPMAX ((size_t)256 << 20)
 #define ARENA_XFER_BYTES ((size_t)256 << 10)
+#define ARENA_DONOR_OVERFLOWS 2
 #define ARENA_DRAIN_MIN ((size_t)64 << 10)
 #define ARENA_RELIEF_STEP ((size_t)1 << 20)
 /* What a relief could not purge (the other arenas had no dirty pages yet) is
@@ -87,10 +99,13 @@ typedef struct {
     uint32_t nxfer, xfer_max;
     bool xfer_off;     /* set by a flush that found the stack full (and
                           emptied it), cleared by the next fill */
+    uint8_t nover;     /* overflows since the last fill by the arena's own
+                          threads (a steal is not one), capped (relaxed atomic) */
     uint64_t fill_epoch; /* arena_relief_epoch at the last fill (relaxed
                             atomic: owed relief reads it without the lock) */
     /* statistics */
     uint64_t nmalloc, ndalloc, nrequests, nfills, nflushes, nslabs;
+    uint64_t nstolen; /* regions taken by other arenas' fills (arena_steal) */
     size_t curregs, curslabs, nonfull_slabs;
 } __attribute__((aligned(64))) bin_t; /* own cache lines: bins of one arena are locked by different threads */
 
@@ -161,8 +176,11 @@ void arena_destroy(arena_t *a);
  * bytes of the slabs that emptied and went back to the page allocator. */
 size_t arena_drain_xfer(arena_t *a, unsigned skip);
 /* Up to n regions of class ind into out[] (lowest address last, so that
- * popping from the end hands them out in address order). */
-unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t nrequests);
+ * popping from the end hands them out in address order). With stole
+ * non-NULL (a thread's own cache filling for an automatic arena), regions of
+ * donor bins of other arenas come before growing a: *stole tells whether
+ * out[] holds any. */
+unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t nrequests, bool *stole);
 /* Returns n regions of small class ind, possibly owned by several arenas;
  * owner != NULL promises that they all belong to owner (checked blocks from
  * the thread's own cache), which lets them go onto its transfer stack

@@ -26,6 +26,13 @@ typedef enum { CONF_BOOL, CONF_UNSIGNED, CONF_SIZE, CONF_SSIZE, CONF_CHOICE } co
       "Number of automatic arenas threads are spread over; 0 means 4 per CPU (at most 2048: "    \
       "the other half of the 4096 arena indices is for arenas.create).")                        \
     X(tcache, bool, CONF_BOOL, true, 0, 1, NULL, "Give each thread a cache of free blocks (false: every free goes to its slab at once, where double and invalid frees are detected).") \
+    X(steal, bool, CONF_BOOL, true, 0, 1, NULL,                                                   \
+      "Let a thread whose automatic arena would grow for a small class first take free "       \
+      "regions of that class from donor bins of other automatic arenas: bins whose own "        \
+      "threads have not allocated the class while two transfer stacks' worth of its blocks "   \
+      "were freed into them (an idle or exited thread's memory, freed by others). Taken "       \
+      "blocks stay their arena's and go back to it when freed. Both arenas must use the "      \
+      "default extent hooks; threads bound to an arena with thread.arena never steal.")        \
     X(tcache_max, size_t, CONF_SIZE, 32768, 0, 65536, NULL,                                       \
       "Largest request size (bytes) served from and returned to thread caches.")                 \
     X(dirty_decay_ms, ssize_t, CONF_SSIZE, 10000, -1, 86400000, NULL,                             \

@@ -40,6 +40,16 @@ static inline void mutex_lock(mutex_t *mx) {
     pthread_mutex_lock(&mx->m);
 }
 
+/* Takes the lock only if it is free at once (true when taken). */
+static inline bool mutex_trylock(mutex_t *mx) {
+    mutex_depth++;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (pthread_mutex_trylock(&mx->m) == 0) return true;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    mutex_depth--;
+    return false;
+}
+
 static inline void mutex_unlock(mutex_t *mx) {
     pthread_mutex_unlock(&mx->m);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);

@@ -51,6 +51,7 @@ static void stats_arena_read(arena_t *a, stats_arena_t *out, const base_stats_t 
         o->curslabs = b->curslabs;
         o->nonfull_slabs = b->nonfull_slabs;
         o->nparked = b->nxfer;
+        o->nstolen = b->nstolen;
         mutex_unlock(&b->lock);
         out->small_allocated += o->curregs * sc_size[i];
         out->small_nmalloc += o->nmalloc;
@@ -121,6 +122,7 @@ static void stats_arena_merge(stats_arena_t *d, const stats_arena_t *s) {
         db->curslabs += sb->curslabs;
         db->nonfull_slabs += sb->nonfull_slabs;
         db->nparked += sb->nparked;
+        db->nstolen += sb->nstolen;
     }
     for (unsigned j = 0; j < STATS_NLEXTENTS; j++) {
         stats_lextent_t *dl = &d->lextents[j];
@@ -478,6 +480,7 @@ static void print_arena(out_t *o, const stats_arena_t *s, bool bins, bool large)
                 j_u64(o, "curslabs", b->curslabs);
                 j_u64(o, "nonfull_slabs", b->nonfull_slabs);
                 j_u64(o, "nparked", b->nparked);
+                j_u64(o, "nstolen", b->nstolen);
                 j_close(o, '}');
             }
             j_close(o, ']');

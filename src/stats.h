@@ -45,6 +45,7 @@ typedef struct {
     uint64_t nmalloc, ndalloc, nrequests, nfills, nflushes, nslabs;
     size_t curregs, curslabs, nonfull_slabs;
     size_t nparked; /* regions on the bin's transfer stack (Mosaic extension) */
+    uint64_t nstolen; /* regions taken by other arenas' fills (Mosaic extension) */
 } stats_bin_t;
 
 typedef struct {

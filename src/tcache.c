@@ -113,6 +113,7 @@ void tcache_set_arena(tcache_t *tc, arena_t *a) {
         arena_attach(a);
     }
     tc->arena = a;
+    tc->bound = true;
     tcache_set_tag(tc);
 }
 
@@ -136,7 +137,7 @@ static void tcache_bin_flush(tcache_t *tc, unsigned ind, unsigned n) {
     if (n > nc) n = nc;
     void **high = tcache_bin_freeze(tc, ind);
     if (ind < SC_NSMALL) {
-        bool trusted = tc->is_tls; /* every block passed tcache_owns */
+        bool trusted = tc->is_tls && !tc->foreign[ind]; /* every block passed tcache_owns */
         arena_flush(ind, low, n, tc->nalloc[ind] - tc->merged[ind], trusted ? tc->arena : NULL);
         tc->merged[ind] = tc->nalloc[ind];
     } else {
@@ -240,7 +241,12 @@ void *tcache_alloc_slow(tcache_t *tc, unsigned ind) {
         void **low = tc->low[ind];
         unsigned max = (unsigned)(tc->high[ind] - low), want = max / 2 ? max / 2 : 1;
         void **high = tcache_bin_freeze(tc, ind); /* (it is empty) */
-        unsigned n = arena_fill(a, ind, low, want, tc->nalloc[ind] + 1 - tc->merged[ind]);
+        /* Only the thread's own cache steals (arena_fill), and not once the
+         * thread chose its arena with thread.arena. */
+        bool stole = false, may = opt.steal && tc->is_tls && !tc->bound && arena_is_auto(a);
+        unsigned n = arena_fill(a, ind, low, want, tc->nalloc[ind] + 1 - tc->merged[ind],
+                                may ? &stole : NULL);
+        tc->foreign[ind] = stole;
         tc->high[ind] = high;
         tc->gc_filled[ind] = 1;
         tc->flush_run[ind] = 0;

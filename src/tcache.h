@@ -59,6 +59,9 @@ typedef struct tcache_s {
     uint64_t merged[TC_NBINS]; /* nalloc already reported to the arena */
     uint8_t gc_filled[TC_NBINS];
     uint8_t flush_run[TC_NBINS]; /* full-stack flushes since the bin's last fill (capped) */
+    bool foreign[TC_NBINS];      /* the bin's last fill took other arenas' blocks
+                                    (arena_fill): it flushes as untrusted */
+    bool bound;                  /* the arena was set by thread.arena: no steals */
     /* Remote stacks: small blocks of other arenas freed by this thread,
      * class i's in rlow[i] .. rtop[i], room up to rhigh[i]; all NULL when the
      * cache has no stacks, rtop == rhigh == rlow while frozen for a flush

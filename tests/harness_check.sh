@@ -130,9 +130,10 @@ printf 'exec "%s" conf\n' "$tmp/ctl/fakeprog" >"$C/conf.sh"
 printf '#!/bin/sh\nm=$(cat "%s/mode/docs" 2>/dev/null); [ "$m" != fail ] || { echo stale >&2; exit 1; }; exit 0\n' "$tmp/ctl" \
     >"$tmp/ctl/tools/gen-opt-docs"
 
-# the passes every fake prints when all pass: 6 programs, compat, junk,
-# retain (2), thp (3), check_stats, conf, reference_docs_current: 16
-ALL=16
+# the passes every fake prints when all pass: 6 programs, arena_test's
+# steal again (steal:false), compat, junk, retain (2), thp (3), check_stats,
+# conf, reference_docs_current: 17
+ALL=17
 # ctlrun NAME=MODE...: tests/ctl/run.sh on the fakes
 ctlrun() {
     rm -f "$tmp/ctl/mode/"*

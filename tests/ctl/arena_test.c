@@ -612,7 +612,7 @@ static void owed_clear(unsigned x, unsigned y, unsigned back) {
 
 static void test_relief_owed(void) {
     unsigned n = rd_u("arenas.narenas");
-    REQUIRE(n >= 5, "%u automatic arenas", n);
+    REQUIRE(n >= 6, "%u automatic arenas", n);
     unsigned donor = n - 1, taker = n - 2, x = n - 3, y = n - 4, cur = rd_u("thread.arena");
     const size_t pages = RELIEF_DIRTY / 4096, step = ((size_t)1 << 20) / 4096;
 
@@ -1156,6 +1156,168 @@ static void test_tcache_max_inclusive(void) {
     free(p);
 }
 
+/* ---- steals from donor bins (opt.steal; run with it on and off) ----
+ * A donor thread D (an automatic arena of its own) allocates blocks of one
+ * class and stays idle; the main thread frees every other one (remote
+ * frees, past two overflows of D's transfer stack; the live half keeps the
+ * slabs from emptying), so D's bin is a donor with free regions. A new thread
+ * S, whose fresh automatic arena would have to grow for that class, takes
+ * D's free regions instead (with opt.steal): its block is D's arena's and
+ * its arena holds no slab of the class. The stolen blocks sit at the bottom
+ * of S's cache bin; S's own blocks freed on top of them flush them out, and
+ * they must go home to D's arena, not onto S's transfer stack. A thread
+ * bound with thread.arena does not steal, and once D's own thread fills
+ * from its bin again the bin is no donor: a new thread's arena grows. */
+#define STEAL_SIZE 2560 /* a class no other test here uses: remote stacks of 32, transfer stack 102 */
+#define STEAL_N 600
+#define STEAL_OWN 40
+#define STEAL_FILL 16 /* a fill: half the cache bin of a 1025..4096 B class (32, tcache.c) */
+static void *steal_v[STEAL_N], *steal_own[STEAL_OWN];
+static pthread_barrier_t steal_bar;
+typedef struct {
+    unsigned arena, block_arena, nforeign; /* thread.arena; arenas.lookup of its first block */
+    unsigned bind;                          /* arena to bind to first (~0u: none) */
+    bool own_blocks;                        /* also free own blocks over the stolen ones */
+} steal_arg_t;
+
+static void *steal_donor(void *arg) {
+    steal_arg_t *r = arg;
+    for (int i = 0; i < STEAL_N; i++) steal_v[i] = malloc(STEAL_SIZE);
+    r->arena = rd_u("thread.arena");
+    pthread_barrier_wait(&steal_bar); /* 1: allocated */
+    pthread_barrier_wait(&steal_bar); /* 2: the others are done */
+    park_flush();                     /* (its cache still holds a few) */
+    void *p = malloc(STEAL_SIZE);     /* a fill of its own: no donor any more */
+    r->block_arena = arena_of_block(p);
+    free(p);
+    pthread_barrier_wait(&steal_bar); /* 3: filled */
+    pthread_barrier_wait(&steal_bar); /* 4: the last thread is done */
+    return NULL;
+}
+
+/* Takers stay attached to their arenas until the test ends, so that each new
+ * thread gets a fresh arena. */
+static pthread_mutex_t steal_mx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t steal_cv = PTHREAD_COND_INITIALIZER;
+static int steal_phase; /* 1: a taker is done; 2: all may exit */
+static void steal_signal(int phase) {
+    pthread_mutex_lock(&steal_mx);
+    steal_phase = phase;
+    pthread_cond_broadcast(&steal_cv);
+    pthread_mutex_unlock(&steal_mx);
+}
+static void steal_wait(int phase) {
+    pthread_mutex_lock(&steal_mx);
+    while (steal_phase < phase) pthread_cond_wait(&steal_cv, &steal_mx);
+    pthread_mutex_unlock(&steal_mx);
+}
+
+static void *steal_taker(void *arg) {
+    steal_arg_t *r = arg;
+    if (r->bind != ~0u) set_arena(r->bind);
+    r->arena = rd_u("thread.arena");
+    void *p = malloc(STEAL_SIZE);
+    r->block_arena = arena_of_block(p);
+    if (r->own_blocks) {
+        /* own blocks (the cache bypassed: a direct fill never steals) freed
+         * into the bin above the stolen ones: the flushes take the oldest */
+        for (int i = 0; i < STEAL_OWN; i++) steal_own[i] = mallocx(STEAL_SIZE, MALLOCX_TCACHE_NONE);
+        for (int i = 0; i < STEAL_OWN; i++) r->nforeign += arena_of_block(steal_own[i]) != r->arena;
+        for (int i = 0; i < STEAL_OWN; i++) free(steal_own[i]);
+    }
+    free(p);
+    park_flush();
+    steal_signal(1);
+    steal_wait(2);
+    return NULL;
+}
+
+static steal_arg_t steal_r[3];
+static pthread_t steal_t[3];
+static steal_arg_t steal_run(int k, unsigned bind, bool own_blocks) {
+    steal_r[k] = (steal_arg_t){.bind = bind, .own_blocks = own_blocks};
+    steal_phase = 0;
+    REQUIRE(pthread_create(&steal_t[k], NULL, steal_taker, &steal_r[k]) == 0);
+    steal_wait(1);
+    return steal_r[k];
+}
+
+static void test_steal(void) {
+    bool on = rd_b("opt.steal");
+    unsigned n = rd_u("arenas.narenas"), j = bin_of(STEAL_SIZE);
+    REQUIRE(n >= 5, "%u automatic arenas", n);
+    free(malloc(64));
+    REQUIRE(rd_u("thread.arena") == 0, "the main thread is on arena %u", rd_u("thread.arena"));
+    REQUIRE(pthread_barrier_init(&steal_bar, NULL, 2) == 0);
+    steal_arg_t d = {.bind = ~0u};
+    pthread_t dt;
+    REQUIRE(pthread_create(&dt, NULL, steal_donor, &d) == 0);
+    pthread_barrier_wait(&steal_bar); /* 1 */
+    unsigned da = d.arena;
+    REQUIRE(da != 0 && da < n, "the donor thread is on arena %u", da);
+    for (int i = 0; i < STEAL_N; i += 2) free(steal_v[i]); /* remote: D's arena */
+    park_flush();
+    epoch();
+    size_t dregs = rd_z("stats.arenas.%u.bins.%u.curregs", da, j); /* the live half and D's cache */
+    CHECK(dregs >= STEAL_N / 2 && dregs < STEAL_N / 2 + 32, "%zu regions of the donor out", dregs);
+    /* free regions in the main thread's arena too, which is no donor (its
+     * thread frees its own blocks, straight into the bin) */
+    for (int i = 0; i < STEAL_OWN; i++) steal_own[i] = mallocx(STEAL_SIZE, MALLOCX_TCACHE_NONE);
+    for (int i = 0; i < STEAL_OWN; i++) dallocx(steal_own[i], MALLOCX_TCACHE_NONE);
+    epoch();
+    REQUIRE(rd_z("stats.arenas.0.bins.%u.curslabs", j) > 0);
+
+    /* S: a fresh automatic arena; steals 16 regions (half its bin) */
+    steal_arg_t s = steal_run(0, ~0u, true);
+    REQUIRE(s.arena != da && s.arena != 0 && s.arena < n, "S on arena %u (donor %u)", s.arena, da);
+    epoch();
+    uint64_t stolen = rd_u64("stats.arenas.%u.bins.%u.nstolen", da, j);
+    if (on) {
+        CHECK(s.block_arena == da, "S (arena %u) got a block of arena %u, not the donor's (%u)", s.arena,
+              s.block_arena, da);
+        CHECK_EQ_U(stolen, STEAL_FILL);
+    } else {
+        CHECK(s.block_arena == s.arena, "opt.steal off: S (arena %u) got a block of arena %u", s.arena,
+              s.block_arena);
+        CHECK_EQ_U(stolen, 0);
+    }
+    CHECK_EQ_U(s.nforeign, 0);
+    /* everything went home: the stolen blocks to D's arena, S's own onto its
+     * transfer stack (a stolen block there would be counted twice) */
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", da, j), dregs);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", s.arena, j), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.nparked", s.arena, j), on ? STEAL_OWN : STEAL_OWN + STEAL_FILL);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", da, j), STEAL_N / 2 + stolen);
+
+    /* a thread bound with thread.arena (to a fresh automatic arena, not the
+     * one it starts on) grows it */
+    unsigned bind = n - 1;
+    REQUIRE(bind != da && bind != s.arena);
+    steal_arg_t b = steal_run(1, bind, false);
+    CHECK(b.arena == bind && b.block_arena == bind, "bound to arena %u: on %u, block of arena %u", bind,
+          b.arena, b.block_arena);
+    epoch();
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nstolen", da, j), stolen);
+
+    /* D fills from its own bin: no donor now, a new thread grows its arena */
+    pthread_barrier_wait(&steal_bar); /* 2 */
+    pthread_barrier_wait(&steal_bar); /* 3 */
+    CHECK_EQ_U(d.block_arena, da);
+    epoch();
+    REQUIRE(rd_z("stats.arenas.%u.bins.%u.curslabs", da, j) > 0);
+    steal_arg_t s2 = steal_run(2, ~0u, false);
+    REQUIRE(s2.arena != da && s2.arena != s.arena && s2.arena != bind, "S2 on arena %u", s2.arena);
+    CHECK(s2.block_arena == s2.arena, "after the donor's own fill: arena %u got a block of arena %u",
+          s2.arena, s2.block_arena);
+    epoch();
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.nstolen", da, j), stolen);
+    pthread_barrier_wait(&steal_bar); /* 4 */
+    pthread_join(dt, NULL);
+    steal_signal(2);
+    for (int k = 0; k < 3; k++) pthread_join(steal_t[k], NULL);
+    pthread_barrier_destroy(&steal_bar);
+}
+
 static const tcase_t tests[] = {
     {"foreign_not_reused", test_foreign_not_reused},
     {"shared_tag", test_shared_tag},
@@ -1181,6 +1343,7 @@ static const tcase_t tests[] = {
     {"drain_backoff", test_drain_backoff},
     {"malloc_trim", test_malloc_trim},
     {"mallocx_flags_cached", test_mallocx_flags_cached},
+    {"steal", test_steal},
 };
 
 int main(int argc, char **argv) {

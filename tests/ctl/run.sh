@@ -26,6 +26,7 @@ prog() {
     prog ctl_test "$T/ctl_test"
     prog stats_test "$T/stats_test"
     prog arena_test "$T/arena_test"
+    prog arena_test_nosteal env MOSAIC_CONF=steal:false "$T/arena_test" steal
     prog allocx_test "$T/allocx_test"
     prog hooks_test "$T/hooks_test"
     prog extent_test "$T/extent_test"
