@@ -426,7 +426,7 @@ static extent_t *bin_next_slab(arena_t *a, bin_t *b, unsigned ind, int mode, boo
  * lowest address last (popped first); then recently freed regions from the
  * transfer stack on top, popped before them. Statistics are the caller's.
  * Called with b's lock. */
-static unsigned bin_take_locked(arena_t *a, bin_t *b, unsigned ind, void **out, unsigned n,
+static inline __attribute__((always_inline)) unsigned bin_take_locked(arena_t *a, bin_t *b, unsigned ind, void **out, unsigned n,
                                 int mode, bool *stop) {
     size_t size = sc_size[ind];
     unsigned take = n < b->nxfer ? n : b->nxfer, k = n - take, got = 0;
@@ -503,20 +503,34 @@ static __attribute__((noinline)) unsigned arena_steal(arena_t *a, unsigned ind, 
     return got;
 }
 
-unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t nrequests, bool *stole) {
+/* arena_fill while class ind has donors: the arena's own regions and
+ * resident pages first; where it would grow, donors' free regions. */
+static __attribute__((noinline)) unsigned arena_fill_donors(arena_t *a, unsigned ind, void **out, unsigned n,
+                                                            uint64_t nrequests, bool *stole) {
     bool stop = false;
-    if (stole && (!__atomic_load_n(&arena_ndonors[ind], __ATOMIC_RELAXED) ||
-                  !hooks_is_default(__atomic_load_n(&a->pa.hooks, __ATOMIC_ACQUIRE))))
-        stole = NULL; /* no donor, or the program chose where this arena's memory comes from */
-    unsigned got = arena_fill_pass(a, ind, out, n, nrequests, stole ? SLAB_RESIDENT : SLAB_PRESSED, &stop);
-    if (unlikely(stole && stop)) {
-        /* The arena would grow: donors' free regions first. */
+    unsigned got = arena_fill_pass(a, ind, out, n, nrequests, SLAB_RESIDENT, &stop);
+    if (stop) {
         unsigned g = arena_steal(a, ind, out + got, n - got, got ? 0 : nrequests);
         *stole = g != 0;
         got += g;
         stop = false;
         if (got < n) got += arena_fill_pass(a, ind, out + got, n - got, got ? 0 : nrequests, SLAB_PRESSED, &stop);
     }
+    if (unlikely(stop)) {
+        arena_drain_pressure(a, ind);
+        got += arena_fill_pass(a, ind, out + got, n - got, got ? 0 : nrequests, SLAB_GROW, &stop);
+    }
+    arena_relieve_check(a);
+    return got;
+}
+
+unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t nrequests, bool *stole) {
+    /* (not when the program chose where this arena's memory comes from) */
+    if (unlikely(stole && __atomic_load_n(&arena_ndonors[ind], __ATOMIC_RELAXED)) &&
+        hooks_is_default(__atomic_load_n(&a->pa.hooks, __ATOMIC_ACQUIRE)))
+        return arena_fill_donors(a, ind, out, n, nrequests, stole);
+    bool stop = false;
+    unsigned got = arena_fill_pass(a, ind, out, n, nrequests, SLAB_PRESSED, &stop);
     if (unlikely(stop)) {
         arena_drain_pressure(a, ind);
         got += arena_fill_pass(a, ind, out + got, n - got, got ? 0 : nrequests, SLAB_GROW, &stop);

@@ -14,11 +14,11 @@
  * off until the bin's next fill, so that after a phase of frees the slabs
  * are whole and the next fills go in address order (arena_flush).
  *
- * Donors: a bin of an automatic arena whose transfer stack overflowed twice
- * (2 x 256 KiB of frees) since its own threads last filled from it is a
- * donor: its regions are freed faster than its arena uses them, typically
- * because the thread that allocated them is idle or gone and others free
- * them. A thread's cache whose arena would grow for the class first takes
+ * Donors: a bin of an automatic arena whose transfer stack overflowed and
+ * which took another flush after that, with no fill by its own threads in
+ * between (nover >= ARENA_DONOR_OVERFLOWS), is a donor: its regions are
+ * freed faster than its arena uses them, typically because the thread that
+ * allocated them is idle or gone and others free them. A thread's cache whose arena would grow for the class first takes
  * donors' free regions (opt.steal), transfer stack first, never growing the
  * donor. The blocks stay the donor's (pages never change arena): freed, they
  * go home through the remote stacks like any other arena's block, and the
@@ -61,7 +61,7 @@
 #define ARENA_DRAIN_GAP0 ((size_t)256 << 10)
 #define ARENA_DRAIN_GAPMAX ((size_t)256 << 20)
 #define ARENA_XFER_BYTES ((size_t)256 << 10)
-#define ARENA_DONOR_OVERFLOWS 2
+#define ARENA_DONOR_OVERFLOWS 2 /* bin_t.nover that makes a donor (see "Donors" above) */
 #define ARENA_DRAIN_MIN ((size_t)64 << 10)
 #define ARENA_RELIEF_STEP ((size_t)1 << 20)
 /* What a relief could not purge (the other arenas had no dirty pages yet) is

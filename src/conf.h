@@ -29,8 +29,9 @@ typedef enum { CONF_BOOL, CONF_UNSIGNED, CONF_SIZE, CONF_SSIZE, CONF_CHOICE } co
     X(steal, bool, CONF_BOOL, true, 0, 1, NULL,                                                   \
       "Let a thread whose automatic arena would grow for a small class first take free "       \
       "regions of that class from donor bins of other automatic arenas: bins whose own "        \
-      "threads have not allocated the class while two transfer stacks' worth of its blocks "   \
-      "were freed into them (an idle or exited thread's memory, freed by others). Taken "       \
+      "threads have not allocated the class while more than a transfer stack's worth (256 "    \
+      "KiB) of its blocks was freed into them (an idle or exited thread's memory, freed by "    \
+      "others). Taken "                                                                         \
       "blocks stay their arena's and go back to it when freed. Both arenas must use the "      \
       "default extent hooks; threads bound to an arena with thread.arena never steal.")        \
     X(tcache_max, size_t, CONF_SIZE, 32768, 0, 65536, NULL,                                       \

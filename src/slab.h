@@ -36,7 +36,7 @@ static inline void **slab_stride(void **top, uintptr_t r, size_t size, unsigned 
  * bitmap words. A word whose free bits are one run (a fresh slab's, or the
  * rest of one a fill began) is handed out as a stride, without a count per
  * region. */
-static inline unsigned slab_alloc_batch(extent_t *s, size_t size, void **out, unsigned n) {
+static inline __attribute__((always_inline)) unsigned slab_alloc_batch(extent_t *s, size_t size, void **out, unsigned n) {
     unsigned want = n < s->nfree ? n : s->nfree, left = want;
     void **top = out + n; /* filled downwards */
     uintptr_t wbase = s->addr;

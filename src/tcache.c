@@ -86,9 +86,13 @@ static void tcache_stacks_detach(tcache_t *tc) {
 /* The tag of the thread's arena, and the fast path's base (tcache_free_fast):
  * with the shared tag the base is above every entry's top 16 bits, so each
  * free takes the slow path, which looks at the block's record. */
+/* The fields that follow from the cache's arena. Only the thread's own cache
+ * steals (arena_fill), for an automatic arena it did not choose itself
+ * with thread.arena. */
 static void tcache_set_tag(tcache_t *tc) {
     tc->tag = pm_arena_tag(tc->arena->ind);
     tc->tagbase = tc->tag == PM_TAG_SHARED ? (uintptr_t)1 << 16 : (tc->tag << 8) + 1;
+    tc->may_steal = opt.steal && tc->is_tls && !tc->bound && arena_is_auto(tc->arena);
 }
 
 tcache_t *tcache_get(void) {
@@ -241,11 +245,9 @@ void *tcache_alloc_slow(tcache_t *tc, unsigned ind) {
         void **low = tc->low[ind];
         unsigned max = (unsigned)(tc->high[ind] - low), want = max / 2 ? max / 2 : 1;
         void **high = tcache_bin_freeze(tc, ind); /* (it is empty) */
-        /* Only the thread's own cache steals (arena_fill), and not once the
-         * thread chose its arena with thread.arena. */
-        bool stole = false, may = opt.steal && tc->is_tls && !tc->bound && arena_is_auto(a);
+        bool stole = false;
         unsigned n = arena_fill(a, ind, low, want, tc->nalloc[ind] + 1 - tc->merged[ind],
-                                may ? &stole : NULL);
+                                tc->may_steal ? &stole : NULL);
         tc->foreign[ind] = stole;
         tc->high[ind] = high;
         tc->gc_filled[ind] = 1;
