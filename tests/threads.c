@@ -14,8 +14,9 @@
  *   threads handoff  the main thread allocates a population and waits; workers
  *                   free it and allocate their own in its place, in passes
  *                   with pauses (growth, owed relief and slab trimming in the
- *                   main thread's arena while its blocks are freed); every
- *                   block's pattern is checked when freed.
+ *                   main thread's arena while its blocks are freed, and the
+ *                   workers taking its free regions: steals from donor
+ *                   bins); every block's pattern is checked when freed.
  * With no argument, all three. Environment: MOSAIC_TEST_THREADS (default 8),
  * MOSAIC_TEST_SCALE (percent), MOSAIC_TEST_CHURN_THREADS (default 10000),
  * MOSAIC_TEST_RSS_MAX_MIB (allowed growth, default 64), MOSAIC_TEST_SEED.
