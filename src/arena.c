@@ -426,8 +426,9 @@ static extent_t *bin_next_slab(arena_t *a, bin_t *b, unsigned ind, int mode, boo
  * lowest address last (popped first); then recently freed regions from the
  * transfer stack on top, popped before them. Statistics are the caller's.
  * Called with b's lock. */
-static inline __attribute__((always_inline)) unsigned bin_take_locked(arena_t *a, bin_t *b, unsigned ind, void **out, unsigned n,
-                                int mode, bool *stop) {
+static inline __attribute__((always_inline)) unsigned bin_take_locked(arena_t *a, bin_t *b, unsigned ind,
+                                                                      void **out, unsigned n, int mode,
+                                                                      bool *stop) {
     size_t size = sc_size[ind];
     unsigned take = n < b->nxfer ? n : b->nxfer, k = n - take, got = 0;
     while (got < k) {

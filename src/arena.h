@@ -18,9 +18,9 @@
  * which took another flush after that, with no fill by its own threads in
  * between (nover >= ARENA_DONOR_OVERFLOWS), is a donor: its regions are
  * freed faster than its arena uses them, typically because the thread that
- * allocated them is idle or gone and others free them. A thread's cache whose arena would grow for the class first takes
- * donors' free regions (opt.steal), transfer stack first, never growing the
- * donor. The blocks stay the donor's (pages never change arena): freed, they
+ * allocated them is idle or gone and others free them. A thread's cache
+ * whose arena would grow for the class first takes donors' free regions
+ * (opt.steal), transfer stack first, never growing the donor. The blocks stay the donor's (pages never change arena): freed, they
  * go home through the remote stacks like any other arena's block, and the
  * filling bin flushes as untrusted until its next fill. A fill by the donor
  * arena's own threads ends its donor state.

@@ -85,10 +85,9 @@ static void tcache_stacks_detach(tcache_t *tc) {
 
 /* The tag of the thread's arena, and the fast path's base (tcache_free_fast):
  * with the shared tag the base is above every entry's top 16 bits, so each
- * free takes the slow path, which looks at the block's record. */
-/* The fields that follow from the cache's arena. Only the thread's own cache
- * steals (arena_fill), for an automatic arena it did not choose itself
- * with thread.arena. */
+ * free takes the slow path, which looks at the block's record. And whether
+ * fills may steal (arena_fill): only the thread's own cache, for an
+ * automatic arena it did not choose itself with thread.arena. */
 static void tcache_set_tag(tcache_t *tc) {
     tc->tag = pm_arena_tag(tc->arena->ind);
     tc->tagbase = tc->tag == PM_TAG_SHARED ? (uintptr_t)1 << 16 : (tc->tag << 8) + 1;
