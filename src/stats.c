@@ -525,9 +525,10 @@ static void print_arena(out_t *o, const stats_arena_t *s, bool bins, bool large)
     outf(o, "%-12s %16zu\n", "base:", s->base);
     outf(o, "%-12s %16zu\n", "resident:", s->resident);
     if (bins) {
-        outf(o, "bins: %9s %4s %12s %12s %12s %12s %12s %9s %13s %4s %4s %6s %10s %10s %9s %9s\n",
+        outf(o, "bins: %9s %4s %12s %12s %12s %12s %12s %9s %13s %4s %4s %6s %10s %10s %9s %9s %9s\n",
              "size", "ind", "allocated", "nmalloc", "ndalloc", "nrequests", "curregs", "curslabs",
-             "nonfull_slabs", "regs", "pgs", "util", "nfills", "nflushes", "nslabs", "nparked");
+             "nonfull_slabs", "regs", "pgs", "util", "nfills", "nflushes", "nslabs", "nparked",
+             "nstolen");
         for (unsigned i = 0; i < SC_NSMALL; i++) {
             const stats_bin_t *b = &s->bins[i];
             if (!b->nmalloc) continue;
@@ -538,12 +539,12 @@ static void print_arena(out_t *o, const stats_arena_t *s, bool bins, bool large)
                          util % 10);
             outf(o,
                  "      %9zu %4u %12zu %12llu %12llu %12llu %12zu %9zu %13zu %4u %4u %6s %10llu "
-                 "%10llu %9llu %9zu\n",
+                 "%10llu %9llu %9zu %9llu\n",
                  sc_size[i], i, b->curregs * sc_size[i], (unsigned long long)b->nmalloc,
                  (unsigned long long)b->ndalloc, (unsigned long long)b->nrequests, b->curregs,
                  b->curslabs, b->nonfull_slabs, sc_slab[i].nregs, sc_slab[i].slab_pages, us,
                  (unsigned long long)b->nfills, (unsigned long long)b->nflushes,
-                 (unsigned long long)b->nslabs, b->nparked);
+                 (unsigned long long)b->nslabs, b->nparked, (unsigned long long)b->nstolen);
         }
     }
     if (large) {

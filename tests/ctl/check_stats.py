@@ -357,8 +357,8 @@ def text_every_leaf():
                 eq([int(x) for x in c[:9]],
                    [size, j, B("curregs") * size, B("nmalloc"), B("ndalloc"), B("nrequests"),
                     B("curregs"), B("curslabs"), B("nonfull_slabs")], "%s bin %d" % (what, j))
-                eq([int(x) for x in c[12:16]], [B("nfills"), B("nflushes"), B("nslabs"),
-                                                 B("nparked")], "%s bin %d fills" % (what, j))
+                eq([int(x) for x in c[12:17]], [B("nfills"), B("nflushes"), B("nslabs"),
+                                                 B("nparked"), B("nstolen")], "%s bin %d fills" % (what, j))
                 regs = int(c[9])
                 cap = B("curslabs") * regs
                 u = B("curregs") * 1000 // cap if cap else 0

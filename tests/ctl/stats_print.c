@@ -68,7 +68,7 @@ static const char *const leaf_u[] = {"pactive", "pdirty", "pmuzzy", "ptrimmed", 
                                      "large.nrequests"};
 static const char *const leaf_bin[] = {"nmalloc", "ndalloc", "nrequests", "curregs", "nfills",
                                        "nflushes", "nslabs", "curslabs", "nonfull_slabs",
-                                       "nparked"};
+                                       "nparked", "nstolen"};
 static const char *const leaf_lx[] = {"nmalloc", "ndalloc", "nrequests", "curlextents"};
 
 static int rd_leaf(const char *name, void *v, size_t size) {
