@@ -612,7 +612,7 @@ static void owed_clear(unsigned x, unsigned y, unsigned back) {
 
 static void test_relief_owed(void) {
     unsigned n = rd_u("arenas.narenas");
-    REQUIRE(n >= 6, "%u automatic arenas", n);
+    REQUIRE(n >= 5, "%u automatic arenas", n);
     unsigned donor = n - 1, taker = n - 2, x = n - 3, y = n - 4, cur = rd_u("thread.arena");
     const size_t pages = RELIEF_DIRTY / 4096, step = ((size_t)1 << 20) / 4096;
 
