@@ -504,34 +504,30 @@ static __attribute__((noinline)) unsigned arena_steal(arena_t *a, unsigned ind, 
     return got;
 }
 
-/* arena_fill while class ind has donors: the arena's own regions and
- * resident pages first; where it would grow, donors' free regions. */
+/* The first passes of arena_fill while class ind has donors: the arena's
+ * own regions and resident pages first; where it would grow, donors' free
+ * regions; then a pass that may grow it (*stop as arena_fill_pass's). */
 static __attribute__((noinline)) unsigned arena_fill_donors(arena_t *a, unsigned ind, void **out, unsigned n,
-                                                            uint64_t nrequests, bool *stole) {
-    bool stop = false;
-    unsigned got = arena_fill_pass(a, ind, out, n, nrequests, SLAB_RESIDENT, &stop);
-    if (stop) {
-        unsigned g = arena_steal(a, ind, out + got, n - got, got ? 0 : nrequests);
-        *stole = g != 0;
-        got += g;
-        stop = false;
-        if (got < n) got += arena_fill_pass(a, ind, out + got, n - got, got ? 0 : nrequests, SLAB_PRESSED, &stop);
-    }
-    if (unlikely(stop)) {
-        arena_drain_pressure(a, ind);
-        got += arena_fill_pass(a, ind, out + got, n - got, got ? 0 : nrequests, SLAB_GROW, &stop);
-    }
-    arena_relieve_check(a);
+                                                            uint64_t nrequests, bool *stole, bool *stop) {
+    unsigned got = arena_fill_pass(a, ind, out, n, nrequests, SLAB_RESIDENT, stop);
+    if (!*stop) return got;
+    unsigned g = arena_steal(a, ind, out + got, n - got, got ? 0 : nrequests);
+    *stole = g != 0;
+    got += g;
+    *stop = false;
+    if (got < n) got += arena_fill_pass(a, ind, out + got, n - got, got ? 0 : nrequests, SLAB_PRESSED, stop);
     return got;
 }
 
 unsigned arena_fill(arena_t *a, unsigned ind, void **out, unsigned n, uint64_t nrequests, bool *stole) {
-    /* (not when the program chose where this arena's memory comes from) */
+    bool stop = false;
+    unsigned got;
+    /* (no steal when the program chose where this arena's memory comes from) */
     if (unlikely(stole && __atomic_load_n(&arena_ndonors[ind], __ATOMIC_RELAXED)) &&
         hooks_is_default(__atomic_load_n(&a->pa.hooks, __ATOMIC_ACQUIRE)))
-        return arena_fill_donors(a, ind, out, n, nrequests, stole);
-    bool stop = false;
-    unsigned got = arena_fill_pass(a, ind, out, n, nrequests, SLAB_PRESSED, &stop);
+        got = arena_fill_donors(a, ind, out, n, nrequests, stole, &stop);
+    else
+        got = arena_fill_pass(a, ind, out, n, nrequests, SLAB_PRESSED, &stop);
     if (unlikely(stop)) {
         arena_drain_pressure(a, ind);
         got += arena_fill_pass(a, ind, out + got, n - got, got ? 0 : nrequests, SLAB_GROW, &stop);
