@@ -446,7 +446,7 @@ static inline __attribute__((always_inline)) unsigned bin_take_locked(arena_t *a
     return got + take;
 }
 
-static unsigned arena_fill_pass(arena_t *a, unsigned ind, void **out, unsigned n,
+static inline __attribute__((always_inline)) unsigned arena_fill_pass(arena_t *a, unsigned ind, void **out, unsigned n,
                                 uint64_t nrequests, int mode, bool *stop) {
     bin_t *b = &a->bins[ind];
     mutex_lock(&b->lock);
