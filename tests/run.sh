@@ -75,6 +75,8 @@ random[static]|300|$T/random_static|1|MOSAIC_TEST_SCALE=10 $T/random_static
 threads-rings[mosaic]|300|$T/threads_mosaic|1|$T/threads_mosaic rings
 threads-churn[mosaic]|300|$T/threads_mosaic|1|$T/threads_mosaic churn
 threads-handoff[mosaic]|300|$T/threads_mosaic|1|$T/threads_mosaic handoff
+threads-donors[mosaic]|300|$T/threads_mosaic|1|$T/threads_mosaic donors
+threads-donors[static]|300|$T/threads_static|1|MOSAIC_TEST_SCALE=50 $T/threads_static donors
 threads-handoff[nosteal]|300|$T/threads_linked|1|MOSAIC_CONF=abort_conf:true,steal:false MOSAIC_TEST_SCALE=50 $T/threads_linked handoff
 threads-handoff[junk]|300|$T/threads_linked|1|MOSAIC_CONF=abort_conf:true,junk:true MOSAIC_TEST_SCALE=50 $T/threads_linked handoff
 threads-rings[linked]|300|$T/threads_linked|1|MOSAIC_TEST_SCALE=50 $T/threads_linked rings
@@ -119,11 +121,13 @@ random[tsan]|600|$T/random_tsan|1|$TSAN MOSAIC_TEST_SCALE=10 MOSAIC_TEST_LIVE_MI
 threads-rings[tsan]|600|$T/threads_tsan|1|$TSAN MOSAIC_TEST_SCALE=15 $NOASLR $T/threads_tsan rings
 threads-churn[tsan]|600|$T/threads_tsan|1|$TSAN MOSAIC_TEST_CHURN_THREADS=2000 $NOASLR $T/threads_tsan churn
 threads-handoff[tsan]|600|$T/threads_tsan|1|$TSAN MOSAIC_TEST_SCALE=50 $NOASLR $T/threads_tsan handoff
+threads-donors[tsan]|600|$T/threads_tsan|1|$TSAN MOSAIC_TEST_SCALE=25 $NOASLR $T/threads_tsan donors
 threads-handoff[tsan-nosteal]|600|$T/threads_tsan|1|$TSAN MOSAIC_CONF=abort_conf:true,steal:false MOSAIC_TEST_SCALE=50 $NOASLR $T/threads_tsan handoff
 random[asan]|600|$T/random_asan|1|$ASAN MOSAIC_TEST_SCALE=25 $NOASLR $T/random_asan
 threads-rings[asan]|600|$T/threads_asan|1|$ASAN MOSAIC_TEST_SCALE=25 $NOASLR $T/threads_asan rings
 threads-churn[asan]|600|$T/threads_asan|1|$ASAN MOSAIC_TEST_CHURN_THREADS=3000 $NOASLR $T/threads_asan churn
 threads-handoff[asan]|600|$T/threads_asan|1|$ASAN $NOASLR $T/threads_asan handoff
+threads-donors[asan]|600|$T/threads_asan|1|$ASAN MOSAIC_TEST_SCALE=50 $NOASLR $T/threads_asan donors
 threads-handoff[asan-nosteal]|600|$T/threads_asan|1|$ASAN MOSAIC_CONF=abort_conf:true,steal:false $NOASLR $T/threads_asan handoff
 edge[asan]|300|$T/edge_asan|0|$ASAN $NOASLR $T/edge_asan
 align[asan]|300|$T/align_asan|0|$ASAN $NOASLR $T/align_asan

@@ -17,7 +17,12 @@
  *                   main thread's arena while its blocks are freed, and the
  *                   workers taking its free regions: steals from donor
  *                   bins); every block's pattern is checked when freed.
- * With no argument, all three. Environment: MOSAIC_TEST_THREADS (default 8),
+ *   threads donors  rounds in which some threads allocate a population and
+ *                   wait while others free it and allocate their own (steals
+ *                   from donor bins), flushing their caches and moving to
+ *                   another arena with thread.arena; patterns checked, and
+ *                   the bytes allocated back where they started.
+ * With no argument, all four. Environment: MOSAIC_TEST_THREADS (default 8),
  * MOSAIC_TEST_SCALE (percent), MOSAIC_TEST_CHURN_THREADS (default 10000),
  * MOSAIC_TEST_RSS_MAX_MIB (allowed growth, default 64), MOSAIC_TEST_SEED.
  */
@@ -484,6 +489,149 @@ static void test_handoff(void)
            t_name, ho_n, ho_workers, ho_passes, t_now() - t0, trimmed, purged);
 }
 
+/* Donor bins: in rounds, a third of the threads allocate a population each
+ * and wait; the others each take one, free it while allocating their own
+ * set (so they take the waiting thread's free regions: steals from donor
+ * bins), flush their caches now and then and move to another automatic
+ * arena with thread.arena half way; then the owner frees what is left.
+ * Every block's pattern is checked when freed; at the end (Mosaic) the
+ * bytes allocated are back where they started, so no block was lost or
+ * counted twice on its way between arenas. */
+#define DN_MAX 16
+static struct ho_slot *dn_pop[DN_MAX];
+static atomic_int dn_state[DN_MAX]; /* 0 idle, 1 ready, 2 taken */
+static unsigned dn_threads;
+static size_t dn_n;
+static unsigned dn_narenas;
+
+static void *dn_worker(void *arg)
+{
+    unsigned id = (unsigned)(uintptr_t)arg;
+    t_rng r;
+    t_rng_init(&r, seed ^ (0x51ed * (id + 1)));
+    struct ho_slot *mine = calloc(dn_n / 4, sizeof *mine);
+    REQUIRE(mine, "calloc");
+    for (unsigned round = 0; round < 6; round++) {
+        if ((id + round) % 3 == 0) { /* producer: allocate, wait to be taken */
+            for (size_t i = 0; i < dn_n; i++)
+                ho_fill(&dn_pop[id][i], &r, ((uint64_t)id << 40) | ((uint64_t)round << 32) | i);
+            atomic_store(&dn_state[id], 1);
+            for (int w = 0; w < 2000 && atomic_load(&dn_state[id]) == 1; w++)
+                usleep(100);
+            int one = 1;
+            if (atomic_compare_exchange_strong(&dn_state[id], &one, 2)) { /* nobody came */
+                for (size_t i = 0; i < dn_n; i++)
+                    ho_check_free(&dn_pop[id][i], "donors producer");
+                atomic_store(&dn_state[id], 0);
+            }
+            while (atomic_load(&dn_state[id]) != 0)
+                usleep(100);
+            continue;
+        }
+        unsigned v = (id + 1 + round) % dn_threads;
+        for (int w = 0; w < 2000 && atomic_load(&dn_state[v]) != 1; w++)
+            usleep(100);
+        int one = 1;
+        if (!atomic_compare_exchange_strong(&dn_state[v], &one, 2))
+            continue;
+        for (size_t i = 0; i < dn_n; i++) {
+            ho_check_free(&dn_pop[v][i], "donors consumer");
+            struct ho_slot *m = &mine[t_range(&r, 0, dn_n / 4 - 1)];
+            if (m->p)
+                ho_check_free(m, "donors own");
+            ho_fill(m, &r, ((uint64_t)id << 40) | i);
+#ifndef T_GLIBC
+            if (i % 4096 == 0 && t_permille(&r, 250))
+                CHECK(M(mallctl)("thread.tcache.flush", NULL, NULL, NULL, 0) == 0, "tcache.flush");
+            if (i == dn_n / 2 && t_permille(&r, 300)) {
+                unsigned a = (unsigned)t_range(&r, 0, dn_narenas - 1);
+                CHECK(M(mallctl)("thread.arena", NULL, NULL, &a, sizeof a) == 0, "thread.arena %u", a);
+            }
+#endif
+        }
+        atomic_store(&dn_state[v], 0);
+    }
+    for (size_t k = 0; k < dn_n / 4; k++)
+        if (mine[k].p)
+            ho_check_free(&mine[k], "donors own");
+    free(mine);
+    return NULL;
+}
+
+static void *dn_idle(void *arg)
+{
+    M(free)(M(malloc)(64));
+    return arg;
+}
+
+static void test_donors(void)
+{
+    dn_threads = (unsigned)t_env_long("MOSAIC_TEST_THREADS", 8);
+    if (dn_threads > DN_MAX)
+        dn_threads = DN_MAX;
+    if (dn_threads < 3)
+        dn_threads = 3;
+    dn_n = (size_t)t_scaled(20000);
+    if (dn_n < 64)
+        dn_n = 64;
+    dn_narenas = 1;
+    size_t before = 0, after = 0;
+    /* threads that only start and end first, so that what the C library
+     * keeps for exited threads (their stacks' records) is counted in before */
+    pthread_t t[DN_MAX];
+    for (unsigned i = 0; i < dn_threads; i++)
+        REQUIRE(pthread_create(&t[i], NULL, dn_idle, NULL) == 0, "pthread_create");
+    for (unsigned i = 0; i < dn_threads; i++)
+        pthread_join(t[i], NULL);
+#ifndef T_GLIBC
+    uint64_t ep = 1;
+    size_t sz = sizeof dn_narenas;
+    REQUIRE(M(mallctl)("arenas.narenas", &dn_narenas, &sz, NULL, 0) == 0, "arenas.narenas");
+    M(mallctl)("thread.tcache.flush", NULL, NULL, NULL, 0);
+    M(mallctl)("epoch", NULL, NULL, &ep, sizeof ep);
+    sz = sizeof before;
+    REQUIRE(M(mallctl)("stats.allocated", &before, &sz, NULL, 0) == 0, "stats.allocated");
+#endif
+    for (unsigned i = 0; i < dn_threads; i++) {
+        dn_pop[i] = calloc(dn_n, sizeof *dn_pop[i]);
+        REQUIRE(dn_pop[i], "calloc");
+        atomic_store(&dn_state[i], 0);
+    }
+    double t0 = t_now();
+    for (unsigned i = 0; i < dn_threads; i++) {
+        int e = pthread_create(&t[i], NULL, dn_worker, (void *)(uintptr_t)i);
+        if (e)
+            FATAL("pthread_create failed: %s", strerror(e));
+    }
+    for (unsigned i = 0; i < dn_threads; i++)
+        pthread_join(t[i], NULL);
+    for (unsigned i = 0; i < dn_threads; i++)
+        free(dn_pop[i]);
+    uint64_t stolen = 0;
+#ifndef T_GLIBC
+    M(mallctl)("thread.tcache.flush", NULL, NULL, NULL, 0);
+    M(mallctl)("epoch", NULL, NULL, &ep, sizeof ep);
+    sz = sizeof after;
+    REQUIRE(M(mallctl)("stats.allocated", &after, &sz, NULL, 0) == 0, "stats.allocated");
+    CHECK(after == before, "donors: %zu bytes allocated before, %zu after every block was freed", before,
+          after);
+    unsigned nbins = 0;
+    sz = sizeof nbins;
+    M(mallctl)("arenas.nbins", &nbins, &sz, NULL, 0);
+    for (unsigned j = 0; j < nbins; j++) {
+        char name[64];
+        uint64_t v = 0;
+        snprintf(name, sizeof name, "stats.arenas.4096.bins.%u.nstolen", j);
+        sz = sizeof v;
+        if (M(mallctl)(name, &v, &sz, NULL, 0) == 0)
+            stolen += v;
+    }
+#endif
+    printf("%s: donors: %u threads x 6 rounds of %zu blocks in %.2fs; regions stolen %" PRIu64
+           ", bytes allocated before %zu, after %zu\n",
+           t_name, dn_threads, dn_n, t_now() - t0, stolen, before, after);
+}
+
 int main(int argc, char **argv)
 {
     t_name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
@@ -505,6 +653,10 @@ int main(int argc, char **argv)
         test_handoff();
         any = 1;
     }
-    REQUIRE(any, "unknown sub-test '%s' (rings, churn, handoff)", what);
+    if (!strcmp(what, "donors") || !strcmp(what, "all")) {
+        test_donors();
+        any = 1;
+    }
+    REQUIRE(any, "unknown sub-test '%s' (rings, churn, handoff, donors)", what);
     return t_finish();
 }
