@@ -34,6 +34,27 @@
 
 static uint64_t seed;
 
+/* Runs fn(i) in n threads, i = 0 .. n-1 (n <= 64), and waits for them all. */
+static void run_threads(unsigned n, void *(*fn)(void *))
+{
+    pthread_t t[64];
+    REQUIRE(n <= 64, "%u threads", n);
+    for (unsigned i = 0; i < n; i++) {
+        int e = pthread_create(&t[i], NULL, fn, (void *)(uintptr_t)i);
+        if (e)
+            FATAL("pthread_create failed: %s", strerror(e));
+    }
+    for (unsigned i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+}
+
+/* MOSAIC_TEST_THREADS (default def), kept within [lo, hi]. */
+static unsigned env_threads(long def, unsigned lo, unsigned hi)
+{
+    long n = t_env_long("MOSAIC_TEST_THREADS", def);
+    return n < (long)lo ? lo : n > (long)hi ? hi : (unsigned)n;
+}
+
 /* ------------------------------------------------------------------ rings */
 
 enum kind { K_MALLOC, K_ALIGNED_ALLOC, K_OTHER };
@@ -264,9 +285,7 @@ static void *ring_thread(void *arg)
 
 static void test_rings(void)
 {
-    nthreads = (int)t_env_long("MOSAIC_TEST_THREADS", 8);
-    if (nthreads < 2)
-        nthreads = 2;
+    nthreads = (int)env_threads(8, 2, 4096);
     items_per_thread = t_scaled(100000);
     total_items = items_per_thread * nthreads;
     rings = M(aligned_alloc)(64, sizeof(struct ring) * (size_t)nthreads);
@@ -449,11 +468,7 @@ static void *ho_worker(void *arg)
 
 static void test_handoff(void)
 {
-    ho_workers = (unsigned)t_env_long("MOSAIC_TEST_THREADS", 4);
-    if (ho_workers > HO_MAX_WORKERS)
-        ho_workers = HO_MAX_WORKERS;
-    if (ho_workers < 2)
-        ho_workers = 2;
+    ho_workers = env_threads(4, 2, HO_MAX_WORKERS);
     ho_n = (size_t)t_scaled(60000);
     ho_passes = 8;
     ho_slots = calloc(ho_n, sizeof *ho_slots);
@@ -463,14 +478,7 @@ static void test_handoff(void)
     for (size_t i = 0; i < ho_n; i++)
         ho_fill(&ho_slots[i], &r, i);
     double t0 = t_now();
-    pthread_t t[HO_MAX_WORKERS];
-    for (unsigned w = 0; w < ho_workers; w++) {
-        int e = pthread_create(&t[w], NULL, ho_worker, (void *)(uintptr_t)w);
-        if (e)
-            FATAL("pthread_create failed: %s", strerror(e));
-    }
-    for (unsigned w = 0; w < ho_workers; w++)
-        pthread_join(t[w], NULL);
+    run_threads(ho_workers, ho_worker);
     size_t trimmed = 0, purged = 0;
 #ifndef T_GLIBC
     uint64_t ep = 1;
@@ -566,11 +574,7 @@ static void *dn_idle(void *arg)
 
 static void test_donors(void)
 {
-    dn_threads = (unsigned)t_env_long("MOSAIC_TEST_THREADS", 8);
-    if (dn_threads > DN_MAX)
-        dn_threads = DN_MAX;
-    if (dn_threads < 3)
-        dn_threads = 3;
+    dn_threads = env_threads(8, 3, DN_MAX);
     dn_n = (size_t)t_scaled(20000);
     if (dn_n < 64)
         dn_n = 64;
@@ -578,11 +582,7 @@ static void test_donors(void)
     size_t before = 0, after = 0;
     /* threads that only start and end first, so that what the C library
      * keeps for exited threads (their stacks' records) is counted in before */
-    pthread_t t[DN_MAX];
-    for (unsigned i = 0; i < dn_threads; i++)
-        REQUIRE(pthread_create(&t[i], NULL, dn_idle, NULL) == 0, "pthread_create");
-    for (unsigned i = 0; i < dn_threads; i++)
-        pthread_join(t[i], NULL);
+    run_threads(dn_threads, dn_idle);
 #ifndef T_GLIBC
     uint64_t ep = 1;
     size_t sz = sizeof dn_narenas;
@@ -598,13 +598,7 @@ static void test_donors(void)
         atomic_store(&dn_state[i], 0);
     }
     double t0 = t_now();
-    for (unsigned i = 0; i < dn_threads; i++) {
-        int e = pthread_create(&t[i], NULL, dn_worker, (void *)(uintptr_t)i);
-        if (e)
-            FATAL("pthread_create failed: %s", strerror(e));
-    }
-    for (unsigned i = 0; i < dn_threads; i++)
-        pthread_join(t[i], NULL);
+    run_threads(dn_threads, dn_worker);
     for (unsigned i = 0; i < dn_threads; i++)
         free(dn_pop[i]);
     uint64_t stolen = 0;
