@@ -388,6 +388,33 @@ static __attribute__((noinline)) void arena_drain_pressure(arena_t *a, unsigned 
 static unsigned arena_ndonors[SC_NSMALL];
 static unsigned arena_donor_hint[SC_NSMALL];
 
+static inline bool bin_is_donor(const bin_t *b) {
+    return __atomic_load_n(&b->nover, __ATOMIC_RELAXED) >= ARENA_DONOR_OVERFLOWS;
+}
+
+/* b's transfer stack overflowed (b's lock held): one step nearer a donor. */
+static inline void bin_overflowed(arena_t *a, bin_t *b, unsigned ind) {
+    if (b->nover == UINT8_MAX) return;
+    __atomic_store_n(&b->nover, b->nover + 1, __ATOMIC_RELAXED);
+    if (b->nover == ARENA_DONOR_OVERFLOWS && arena_is_auto(a))
+        __atomic_fetch_add(&arena_ndonors[ind], 1, __ATOMIC_RELAXED);
+}
+
+/* The arena's own threads fill from b again (b's lock held): no donor. */
+static inline void bin_filled_own(arena_t *a, bin_t *b, unsigned ind) {
+    if (likely(!b->nover)) return;
+    if (bin_is_donor(b) && arena_is_auto(a)) __atomic_fetch_sub(&arena_ndonors[ind], 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&b->nover, 0, __ATOMIC_RELAXED);
+}
+
+/* A fill of got regions from b, for nrequests requests (b's lock held). */
+static inline void bin_count_fill(bin_t *b, unsigned got, uint64_t nrequests) {
+    b->nmalloc += got;
+    b->curregs += got;
+    b->nrequests += nrequests;
+    b->nfills++;
+}
+
 /* How bin_next_slab may find a slab once the non-full ones are used up. */
 enum {
     SLAB_GROW,     /* map new memory when needed */
@@ -446,16 +473,15 @@ static inline __attribute__((always_inline)) unsigned bin_take_locked(arena_t *a
     return got + take;
 }
 
-static inline __attribute__((always_inline)) unsigned arena_fill_pass(arena_t *a, unsigned ind, void **out, unsigned n,
-                                uint64_t nrequests, int mode, bool *stop) {
+/* One locked pass over a's bin of class ind for a's own threads (see
+ * bin_take_locked and the slab modes). */
+static inline __attribute__((always_inline)) unsigned arena_fill_pass(arena_t *a, unsigned ind, void **out,
+                                                                      unsigned n, uint64_t nrequests, int mode,
+                                                                      bool *stop) {
     bin_t *b = &a->bins[ind];
     mutex_lock(&b->lock);
     b->xfer_off = false; /* frees no longer outrun fills */
-    if (unlikely(b->nover)) { /* the arena's threads use the class again: no donor */
-        if (b->nover >= ARENA_DONOR_OVERFLOWS && arena_is_auto(a))
-            __atomic_fetch_sub(&arena_ndonors[ind], 1, __ATOMIC_RELAXED);
-        __atomic_store_n(&b->nover, 0, __ATOMIC_RELAXED);
-    }
+    bin_filled_own(a, b, ind);
     __atomic_store_n(&b->fill_epoch, __atomic_load_n(&arena_relief_epoch, __ATOMIC_RELAXED),
                      __ATOMIC_RELAXED);
     unsigned got = bin_take_locked(a, b, ind, out, n, mode, stop);
@@ -463,10 +489,7 @@ static inline __attribute__((always_inline)) unsigned arena_fill_pass(arena_t *a
         mutex_unlock(&b->lock);
         return 0;
     }
-    b->nmalloc += got;
-    b->curregs += got;
-    b->nrequests += nrequests;
-    b->nfills++;
+    bin_count_fill(b, got, nrequests);
     mutex_unlock(&b->lock);
     return got;
 }
@@ -483,18 +506,14 @@ static __attribute__((noinline)) unsigned arena_steal(arena_t *a, unsigned ind, 
         arena_t *o = arena_relief_peer(i, a);
         if (!o) continue;
         bin_t *b = &o->bins[ind];
-        if (__atomic_load_n(&b->nover, __ATOMIC_RELAXED) < ARENA_DONOR_OVERFLOWS) continue;
-        if (!mutex_trylock(&b->lock)) continue;
+        if (!bin_is_donor(b) || !mutex_trylock(&b->lock)) continue;
         unsigned g = 0;
-        if (b->nover >= ARENA_DONOR_OVERFLOWS) {
+        if (bin_is_donor(b)) { /* (still, now under the lock) */
             b->xfer_off = false; /* its frees are taken again: park them */
             g = bin_take_locked(o, b, ind, out + got, n - got, SLAB_NONE, NULL);
         }
         if (g) {
-            b->nmalloc += g;
-            b->curregs += g;
-            b->nrequests += got ? 0 : nrequests;
-            b->nfills++;
+            bin_count_fill(b, g, got ? 0 : nrequests);
             b->nstolen += g;
         }
         mutex_unlock(&b->lock);
@@ -724,11 +743,7 @@ void arena_flush(unsigned ind, void **items, unsigned n, uint64_t nrequests, are
         if (i < n) { /* overflow */
             if (nx) bin_drain_xfer_locked(a, b, ind); /* (off: the stack is empty) */
             b->xfer_off = true;
-            if (b->nover < UINT8_MAX) {
-                __atomic_store_n(&b->nover, b->nover + 1, __ATOMIC_RELAXED);
-                if (b->nover == ARENA_DONOR_OVERFLOWS && arena_is_auto(a))
-                    __atomic_fetch_add(&arena_ndonors[ind], 1, __ATOMIC_RELAXED);
-            }
+            bin_overflowed(a, b, ind);
             bin_free_regions(a, b, ind, items + i, n - i, items, &j);
         }
         unsigned freed = n - j;

@@ -85,21 +85,19 @@ static void tcache_stacks_detach(tcache_t *tc) {
 
 /* The tag of the thread's arena, and the fast path's base (tcache_free_fast):
  * with the shared tag the base is above every entry's top 16 bits, so each
- * free takes the slow path, which looks at the block's record. And whether
- * fills may steal (arena_fill): only the thread's own cache, for an
- * automatic arena it did not choose itself with thread.arena. */
+ * free takes the slow path, which looks at the block's record. */
 static void tcache_set_tag(tcache_t *tc) {
     tc->tag = pm_arena_tag(tc->arena->ind);
     tc->tagbase = tc->tag == PM_TAG_SHARED ? (uintptr_t)1 << 16 : (tc->tag << 8) + 1;
-    tc->may_steal = opt.steal && tc->is_tls && !tc->bound && arena_is_auto(tc->arena);
 }
 
 tcache_t *tcache_get(void) {
     tcache_t *tc = &tc_tls;
     if (likely(tc->state != TC_UNINIT)) return tc;
     tc->is_tls = true;
-    tc->arena = arena_choose();
+    tc->arena = arena_choose(); /* (automatic) */
     tcache_set_tag(tc);
+    tc->may_steal = opt.steal;
     tc->state = TC_BYPASS;
     if (opt.tcache && !opt.junk) tcache_stacks_attach(tc);
     pthread_setspecific(tc_key, tc);
@@ -116,8 +114,8 @@ void tcache_set_arena(tcache_t *tc, arena_t *a) {
         arena_attach(a);
     }
     tc->arena = a;
-    tc->bound = true;
     tcache_set_tag(tc);
+    tc->may_steal = false; /* the program chose the arena (thread.arena) */
 }
 
 /*

@@ -8,8 +8,9 @@
  * blocks go to per-class remote stacks, flushed home in batches; their large
  * blocks go home at once. A fill may bring other arenas' blocks (taken from
  * donor bins, arena.h): the bin is then marked foreign and flushes as
- * untrusted (each block to its owner) until its next fill. Idle bins are trimmed by a periodic collection,
- * and the whole cache is flushed when the thread exits. Frees made inside
+ * untrusted (each block to its owner) until its next fill. Idle bins are
+ * trimmed by a periodic collection, and the whole cache is flushed when the
+ * thread exits. Frees made inside
  * extent hooks that the cache cannot take wait on a deferred list.
  *
  * The thread's own cache lives in TLS (initial-exec) and is touched only by
@@ -63,8 +64,8 @@ typedef struct tcache_s {
     uint8_t flush_run[TC_NBINS]; /* full-stack flushes since the bin's last fill (capped) */
     bool foreign[TC_NBINS];      /* the bin's last fill took other arenas' blocks
                                     (arena_fill): it flushes as untrusted */
-    bool bound;                  /* the arena was set by thread.arena */
-    bool may_steal;              /* fills may take donors' regions (tcache_set_tag) */
+    bool may_steal;              /* fills may take donors' regions: the thread's own
+                                    cache on the automatic arena it was given */
     /* Remote stacks: small blocks of other arenas freed by this thread,
      * class i's in rlow[i] .. rtop[i], room up to rhigh[i]; all NULL when the
      * cache has no stacks, rtop == rhigh == rlow while frozen for a flush
