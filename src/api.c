@@ -211,7 +211,7 @@ static NOINLINE void api_free_slower(void *p, uintptr_t e);
 static NOINLINE void api_free_slow(void *p, uintptr_t e) {
     tcache_t *tc = &tc_tls;
     size_t ind = (size_t)pm_szind1(e) - 1;
-    if (likely(ind < SC_NSMALL && !tcache_owns(tc, e) && tcache_remote_push(tc, ind, p)))
+    if (likely(ind < SC_NSMALL && !tcache_owns(tc, e) && tcache_remote_push(tc, ind, p, e)))
         return;
     api_free_slower(p, e);
 }

@@ -66,6 +66,8 @@ static bool tcache_stacks_attach(tcache_t *tc) {
         tc->rlow[i] = tc->rtop[i] = s;
         s += tc_rcap[i];
         tc->rhigh[i] = s;
+        tc->rtag_or[i] = 0;
+        tc->rtag_and[i] = 0xff;
     }
     tc->state = TC_ACTIVE;
     return true;
@@ -164,7 +166,14 @@ static void tcache_remote_flush(tcache_t *tc, unsigned ind) {
     void **low = tc->rlow[ind], **high = tc->rhigh[ind];
     uint32_t n = tcache_nremote_cached(tc, ind);
     tc->rtop[ind] = tc->rhigh[ind] = low; /* frozen, as a bin (tcache_bin_freeze) */
-    arena_flush(ind, low, n, 0, NULL);
+    /* One owner, known from the tags the frees saw: no lookup per block.
+     * (Its blocks are on the stack, so its record is not yet retired: an
+     * arena is destroyed only after the caches that freed into it flush.) */
+    unsigned tag = tc->rtag_or[ind];
+    arena_t *owner = tag == tc->rtag_and[ind] && tag != PM_TAG_SHARED ? arena_get(tag) : NULL;
+    tc->rtag_or[ind] = 0;
+    tc->rtag_and[ind] = 0xff;
+    arena_flush(ind, low, n, 0, owner);
     tc->rhigh[ind] = high;
 }
 
@@ -281,7 +290,7 @@ void tcache_free_slow(tcache_t *tc, void *p, uintptr_t e) {
                 tcache_remote_flush(tc, ind);
                 tcache_gc_tick(tc);
             }
-            if (!tcache_remote_push(tc, ind, p)) { /* no remote stack */
+            if (!tcache_remote_push(tc, ind, p, e)) { /* no remote stack */
                 tc->nremote[ind]++;
                 arena_flush(ind, &p, 1, 0, NULL);
             }

@@ -74,6 +74,12 @@ typedef struct tcache_s {
     void **rtop[SC_NSMALL];
     void **rlow[SC_NSMALL];
     void **rhigh[SC_NSMALL];
+    /* The pagemap tags of the blocks on remote stack i, OR-ed and AND-ed
+     * together since its last flush (0 and 0xff when empty): equal, and not
+     * PM_TAG_SHARED, when every block belongs to that one arena, so the
+     * flush needs no owner lookup per block (tcache_remote_flush). */
+    uint8_t rtag_or[SC_NSMALL];
+    uint8_t rtag_and[SC_NSMALL];
     void *stack_mem;
     /* Frees made inside an extent hook that could not be cached, waiting
      * for the thread to leave the hook (tcache_defer_free). Used only in
@@ -152,12 +158,14 @@ static inline bool tcache_free_fast_ind(tcache_t *tc, void *p, size_t ind) {
 
 /* Push p, a small block of another arena, onto remote stack ind if there is
  * room, counting it (nremote); false when full, frozen or absent. */
-static inline bool tcache_remote_push(tcache_t *tc, size_t ind, void *p) {
+static inline bool tcache_remote_push(tcache_t *tc, size_t ind, void *p, uintptr_t e) {
     void **t = tc->rtop[ind];
     if (unlikely(t == tc->rhigh[ind])) return false;
     *t = p;
     tc->rtop[ind] = t + 1;
     tc->nremote[ind]++;
+    tc->rtag_or[ind] |= (uint8_t)pm_tag(e);
+    tc->rtag_and[ind] &= (uint8_t)pm_tag(e);
     return true;
 }
 
