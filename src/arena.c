@@ -508,10 +508,8 @@ static __attribute__((noinline)) unsigned arena_steal(arena_t *a, unsigned ind, 
         bin_t *b = &o->bins[ind];
         if (!bin_is_donor(b) || !mutex_trylock(&b->lock)) continue;
         unsigned g = 0;
-        if (bin_is_donor(b)) { /* (still, now under the lock) */
-            b->xfer_off = false; /* its frees are taken again: park them */
+        if (bin_is_donor(b)) /* (still, now under the lock; its transfer stack is off) */
             g = bin_take_locked(o, b, ind, out + got, n - got, SLAB_NONE, NULL);
-        }
         if (g) {
             bin_count_fill(b, g, got ? 0 : nrequests);
             b->nstolen += g;

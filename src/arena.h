@@ -20,10 +20,15 @@
  * freed faster than its arena uses them, typically because the thread that
  * allocated them is idle or gone and others free them. A thread's cache
  * whose arena would grow for the class first takes donors' free regions
- * (opt.steal), transfer stack first, never growing the donor. The blocks stay the donor's (pages never change arena): freed, they
- * go home through the remote stacks like any other arena's block, and the
- * filling bin flushes as untrusted until its next fill. A fill by the donor
- * arena's own threads ends its donor state.
+ * (opt.steal), from the donor's slabs in address order, never growing the
+ * donor. A donor's transfer stack is off (it overflowed) and stays off, so
+ * the blocks others free home to it go into its slabs' bitmaps: each steal
+ * takes runs of regions that have been free a while, not single regions
+ * another thread freed a moment ago (still in that thread's CPU cache). The
+ * blocks stay the donor's (pages never change arena): freed, they go home
+ * through the remote stacks like any other arena's block, and the filling
+ * bin flushes as untrusted until its next fill. A fill by the donor arena's
+ * own threads ends its donor state (and turns its transfer stack on).
  *
  * Growth relief: when an automatic arena's resident set has grown by
  * ARENA_RELIEF_STEP since its last relief, the other automatic arenas (default

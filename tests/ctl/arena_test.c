@@ -1301,6 +1301,10 @@ static void test_steal(void) {
     CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", s.arena, j), 0);
     CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.nparked", s.arena, j), on ? STEAL_OWN : STEAL_OWN + STEAL_FILL);
     CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", da, j), STEAL_N / 2 + stolen);
+    /* the donor's transfer stack stayed off: they went into its slabs, where
+     * the next steal takes them in address order (not parked, to be handed
+     * to another thread while still in the freeing thread's CPU cache) */
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.nparked", da, j), 0);
 
     /* a thread bound with thread.arena (to a fresh automatic arena, not the
      * one it starts on) grows it */
