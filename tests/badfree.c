@@ -28,6 +28,7 @@
  */
 #include "common.h"
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -42,6 +43,7 @@
 #define T_PLAIN_xallocx xallocx
 #define T_PLAIN_dallocx dallocx
 #define T_PLAIN_sdallocx sdallocx
+#define T_PLAIN_mallocx mallocx
 
 #define KiB ((size_t)1024)
 #define MiB ((size_t)1024 * 1024)
@@ -254,6 +256,53 @@ static void dfree_small_remote(int full)
 }
 static void c_dfree_32_remote(void) { dfree_small_remote(1); }
 static void c_dfree_32_remote_flush(void) { dfree_small_remote(0); }
+
+/* A block of an explicit arena, freed by another thread onto its remote
+ * stack, then the arena destroyed and its index handed out again before
+ * that thread's cache flushes (the program should have flushed it first,
+ * as jemalloc documents): the flush must not take the stack for the new
+ * arena's on the strength of the index, but look the block up and find it
+ * gone. With the cache off the free itself comes after the destroy. */
+static pthread_barrier_t rd_bar;
+static void *rd_block;
+static void *remote_destroyed_thread(void *arg)
+{
+    (void)arg;
+    bool on = false;
+    size_t sz = sizeof on;
+    SETUP(M(mallctl)("thread.tcache.enabled", &on, &sz, NULL, 0) == 0, "mallctl thread.tcache.enabled");
+    if (on)
+        bad_free(rd_block); /* onto this thread's remote stack: not yet bad */
+    pthread_barrier_wait(&rd_bar); /* 1 */
+    pthread_barrier_wait(&rd_bar); /* 2: destroyed, index reused */
+    if (on)
+        tcache_flush();
+    else
+        bad_free(rd_block);
+    return NULL;
+}
+static void c_remote_destroyed(void)
+{
+    unsigned ind, again;
+    size_t sz = sizeof ind;
+    char name[64];
+    SETUP(M(mallctl)("arenas.create", &ind, &sz, NULL, 0) == 0, "mallctl arenas.create");
+    rd_block = M(mallocx)(64, MALLOCX_ARENA(ind) | MALLOCX_TCACHE_NONE);
+    SETUP(rd_block != NULL, "mallocx");
+    expect_ptr(rd_block);
+    SETUP(pthread_barrier_init(&rd_bar, NULL, 2) == 0, "pthread_barrier_init");
+    pthread_t t;
+    SETUP(pthread_create(&t, NULL, remote_destroyed_thread, NULL) == 0, "pthread_create");
+    pthread_barrier_wait(&rd_bar); /* 1 */
+    snprintf(name, sizeof name, "arena.%u.destroy", ind);
+    SETUP(M(mallctl)(name, NULL, NULL, NULL, 0) == 0, "mallctl %s", name);
+    SETUP(M(mallctl)("arenas.create", &again, &sz, NULL, 0) == 0 && again == ind,
+          "arenas.create after the destroy gave %u, not %u", again, ind);
+    void *q = M(mallocx)(64, MALLOCX_ARENA(ind) | MALLOCX_TCACHE_NONE); /* the new arena's bin in use */
+    SETUP(q != NULL, "mallocx");
+    pthread_barrier_wait(&rd_bar); /* 2 */
+    pthread_join(t, NULL);
+}
 
 /* free, free with the transfer stack full: the flush goes to the bitmaps. */
 static void dfree_small_bitmap(size_t size)
@@ -594,6 +643,8 @@ static const struct bcase cases[] = {
      "a far 1000 B block freed and flushed, then again amid a run of another slab"},
     {"dfree-32-remote", c_dfree_32_remote, "free", 0, 1,
      "free(p) twice, 32 B, after moving to another arena, owner's transfer stack full, flush"},
+    {"remote-destroyed", c_remote_destroyed, "free", 0, 1,
+     "64 B of an explicit arena on another thread's remote stack, arena destroyed and re-created, flush"},
     /* Cache on: flushed home onto the owner's transfer stack, unchecked. */
     {"dfree-32-remote-flush", c_dfree_32_remote_flush, "free", 0, 0,
      "free(p) twice, 32 B, after moving to another arena, flush"},

@@ -1039,6 +1039,7 @@ static void *remote_free_thread(void *arg) {
     return NULL;
 }
 static void test_remote_flush_home(void) {
+    unsigned n = rd_u("arenas.narenas"), k = n - 1; /* automatic only, before any new_arena */
     unsigned a = new_arena(), e = new_arena(), f = new_arena();
     set_arena(a);
     unsigned j = bin_of(64);
@@ -1066,18 +1067,30 @@ static void test_remote_flush_home(void) {
     CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", e, j), 0);
     CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", f, j), 0);
     CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 0); /* none went to this thread's arena */
-    /* 2b. blocks of arena 0 and e: the stack's tags OR to e's and AND to 0's,
-     * so only a lookup per block finds the owners (a flush that took the
-     * stack for one arena's would send all 20 to one of them) */
+    /* 2b. automatic arenas' blocks (the flush trusts a stack whose tags all
+     * name one automatic arena): first k's alone, then arena 0's and k's
+     * interleaved, whose tags OR to k's and AND to 0's, so only a lookup per
+     * block finds the owners (a flush that took the stack for one arena's
+     * would send all 20 to one of them) */
+    REQUIRE(n >= 2, "%u automatic arenas", n);
     uint64_t d0 = rd_u64("stats.arenas.0.bins.%u.ndalloc", j);
-    for (int i = 0; i < 20; i++)
-        REQUIRE((v[i] = mallocx(64, MALLOCX_ARENA(i % 2 ? e : 0) | MALLOCX_TCACHE_NONE)));
+    for (int i = 0; i < 20; i++) REQUIRE((v[i] = mallocx(64, MALLOCX_ARENA(k) | MALLOCX_TCACHE_NONE)));
+    epoch();
+    uint64_t dk = rd_u64("stats.arenas.%u.bins.%u.ndalloc", k, j);
     for (int i = 0; i < 20; i++) free(v[i]);
     REQUIRE(mallctl("thread.tcache.flush", NULL, NULL, NULL, 0) == 0);
     epoch();
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", e, j), 10 + 13 + 10);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", k, j), dk + 20);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.nparked", k, j), 20); /* onto its transfer stack */
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", k, j), 0);
+    for (int i = 0; i < 20; i++)
+        REQUIRE((v[i] = mallocx(64, MALLOCX_ARENA(i % 2 ? k : 0) | MALLOCX_TCACHE_NONE)));
+    for (int i = 0; i < 20; i++) free(v[i]);
+    REQUIRE(mallctl("thread.tcache.flush", NULL, NULL, NULL, 0) == 0);
+    epoch();
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", k, j), dk + 20 + 10);
     CHECK_EQ_U(rd_u64("stats.arenas.0.bins.%u.ndalloc", j), d0 + 10);
-    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", e, j), 0);
+    CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", k, j), 0);
     CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", a, j), 0);
     /* 3. thread exit: another thread frees 10 blocks of e and ends */
     for (int i = 0; i < 10; i++) REQUIRE((v[i] = mallocx(64, MALLOCX_ARENA(e) | MALLOCX_TCACHE_NONE)));
@@ -1085,7 +1098,7 @@ static void test_remote_flush_home(void) {
     REQUIRE(pthread_create(&t, NULL, remote_free_thread, v) == 0);
     pthread_join(t, NULL);
     epoch();
-    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", e, j), 10 + 13 + 10 + 10);
+    CHECK_EQ_U(rd_u64("stats.arenas.%u.bins.%u.ndalloc", e, j), 10 + 13 + 10);
     CHECK_EQ_U(rd_z("stats.arenas.%u.bins.%u.curregs", e, j), 0);
 }
 
