@@ -125,7 +125,6 @@ typedef struct arena_s {
     unsigned nthreads; /* atomic */
     unsigned pins;     /* arena_pin_lock: arena_pin holders; a pinned record is not reused */
     bin_t bins[SC_NSMALL];
-    lstats_t lstats[SC_NSIZES - SC_NSMALL];
     void **xfer_mem; /* backing for every bin's xfer: from base, or a destroyed
                         arena's spare; set at creation, handed to the spare
                         list under arenas_lock at destroy */
@@ -140,6 +139,11 @@ typedef struct arena_s {
      * compare-and-swap); and the growth to wait for before the next pressure
      * drain (doubled after a drain that emptied few slabs). */
     size_t drain_mark, relief_mark, drain_gap;
+    /* Last: the large classes' counters (6 KiB), touched only by an arena
+     * that serves large blocks, so that the pages they alone cover stay
+     * untouched (not resident) in the others, as in most of a many-threaded
+     * program's automatic arenas. */
+    lstats_t lstats[SC_NSIZES - SC_NSMALL];
 } arena_t;
 
 extern arena_t *arenas[ARENA_MAX];
