@@ -75,9 +75,10 @@ typedef struct tcache_s {
     void **rlow[SC_NSMALL];
     void **rhigh[SC_NSMALL];
     /* The pagemap tags of the blocks on remote stack i, OR-ed and AND-ed
-     * together since its last flush (0 and 0xff when empty): equal, and not
-     * PM_TAG_SHARED, when every block belongs to that one arena, so the
-     * flush needs no owner lookup per block (tcache_remote_flush). */
+     * together since its last flush (0 and 0xff when empty): equal when
+     * every block has that one tag, and then, for an automatic arena's tag
+     * (below PM_TAG_SHARED), the flush needs no owner lookup per block
+     * (tcache_remote_flush). */
     uint8_t rtag_or[SC_NSMALL];
     uint8_t rtag_and[SC_NSMALL];
     void *stack_mem;
@@ -156,8 +157,9 @@ static inline bool tcache_free_fast_ind(tcache_t *tc, void *p, size_t ind) {
     return false;
 }
 
-/* Push p, a small block of another arena, onto remote stack ind if there is
- * room, counting it (nremote); false when full, frozen or absent. */
+/* Push p (pagemap entry e), a small block of another arena, onto remote
+ * stack ind if there is room, counting it (nremote) and noting its tag;
+ * false when full, frozen or absent. */
 static inline bool tcache_remote_push(tcache_t *tc, size_t ind, void *p, uintptr_t e) {
     void **t = tc->rtop[ind];
     if (unlikely(t == tc->rhigh[ind])) return false;
