@@ -167,13 +167,13 @@ static void tcache_remote_flush(tcache_t *tc, unsigned ind) {
     uint32_t n = tcache_nremote_cached(tc, ind);
     tc->rtop[ind] = tc->rhigh[ind] = low; /* frozen, as a bin (tcache_bin_freeze) */
     /* One owner, known from the tags the frees saw: no lookup per block.
-     * Only an automatic arena's (tag = index, below PM_TAG_SHARED): those are
-     * never destroyed, while an explicit arena's index can be handed out
-     * again, and blocks left here from before its destroy (a program that did
-     * not flush this cache first) must meet the checked path's lookup. */
+     * Only an automatic arena's (its tag is its index): those are never
+     * destroyed, while an explicit arena's index can be handed out again,
+     * and blocks left here from before its destroy (a program that did not
+     * flush this cache first) must meet the checked path's lookup. */
     unsigned tag = tc->rtag_or[ind];
-    arena_t *owner = tag == tc->rtag_and[ind] && tag < arena_narenas_auto && tag < PM_TAG_SHARED
-                         ? arena_get(tag) : NULL;
+    arena_t *owner = tag == tc->rtag_and[ind] && tag != PM_TAG_SHARED ? arena_get(tag) : NULL;
+    if (owner && !arena_is_auto(owner)) owner = NULL;
     tc->rtag_or[ind] = 0;
     tc->rtag_and[ind] = 0xff;
     arena_flush(ind, low, n, 0, owner);
