@@ -8,8 +8,11 @@
  * blocks of other arenas never reused (also past the 255 pagemap tags),
  * arena choice, tcache_max, MALLOCX_ZERO and flags without the cache,
  * malloc_trim. Linked to libmosaic.so; part of the ctl suite
- * (tests/ctl/run.sh), run with no MOSAIC_CONF.
+ * (tests/ctl/run.sh), run with MOSAIC_CONF=narenas:8 (some tests need 5 or 6
+ * automatic arenas of their own, whatever the CPU count). Growth relief's
+ * ages and rate move on the clock of tclock.h, never by sleeping.
  */
+#include "tclock.h"
 #include "tmallctl.h"
 
 #include <malloc.h>
@@ -589,8 +592,7 @@ static void owed_poke(void) { /* direct frees enough for the thread to look once
     }
 }
 static void owed_tick(void) { /* lets pages age past 50 ms, then a look */
-    struct timespec ts = {0, 60 * 1000 * 1000};
-    nanosleep(&ts, NULL);
+    clock_advance_ms(60);
     owed_poke();
 }
 static void owed_clear(unsigned x, unsigned y, unsigned back) {
@@ -634,8 +636,7 @@ static void test_relief_owed(void) {
      * after the last payment: at most one every 10 ms); once they are older
      * than 50 ms, the next look (any thread's, any arena's frees) purges the
      * 2 MiB owed. */
-    struct timespec ts = {0, 20 * 1000 * 1000};
-    nanosleep(&ts, NULL);
+    clock_advance_ms(20);
     set_arena(donor);
     dallocx(d, MALLOCX_TCACHE_NONE);
     owed_poke();

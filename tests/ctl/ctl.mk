@@ -25,7 +25,7 @@ $(CTL_T)/ctl_test: tests/ctl/ctl_test.c tests/ctl/tmallctl.h tests/ctl/tnames.h 
 $(CTL_T)/stats_test: tests/ctl/stats_test.c tests/ctl/tmallctl.h tests/ctl/tnames.h $(CTL_DEPS) | $(CTL_T)
 	$(CC) $(CTL_CFLAGS) $< -o $@ $(CTL_LINK)
 
-$(CTL_T)/arena_test: tests/ctl/arena_test.c tests/ctl/tmallctl.h $(CTL_DEPS) | $(CTL_T)
+$(CTL_T)/arena_test: tests/ctl/arena_test.c tests/ctl/tmallctl.h tests/ctl/tclock.h $(CTL_DEPS) | $(CTL_T)
 	$(CC) $(CTL_CFLAGS) $< -o $@ $(CTL_LINK)
 
 $(CTL_T)/allocx_test: tests/ctl/allocx_test.c tests/ctl/tmallctl.h $(CTL_DEPS) | $(CTL_T)
@@ -34,7 +34,7 @@ $(CTL_T)/allocx_test: tests/ctl/allocx_test.c tests/ctl/tmallctl.h $(CTL_DEPS) |
 $(CTL_T)/hooks_test: tests/ctl/hooks_test.c tests/ctl/tmallctl.h $(CTL_DEPS) | $(CTL_T)
 	$(CC) $(CTL_CFLAGS) $< -o $@ $(CTL_LINK)
 
-$(CTL_T)/extent_test: tests/ctl/extent_test.c tests/ctl/tmallctl.h $(CTL_DEPS) | $(CTL_T)
+$(CTL_T)/extent_test: tests/ctl/extent_test.c tests/ctl/tmallctl.h tests/ctl/tclock.h $(CTL_DEPS) | $(CTL_T)
 	$(CC) $(CTL_CFLAGS) $< -o $@ $(CTL_LINK)
 
 $(CTL_T)/junk: tests/ctl/junk.c $(CTL_DEPS) | $(CTL_T)

@@ -11,45 +11,13 @@
  * purging and decay through mallctl (arena.<i>.purge/decay, dirty and muzzy
  * ages, the muzzy state, a new decay time applying at once, thread.idle),
  * freed neighbours coalescing. Decay is tested with a clock the program
- * moves (below), never by sleeping. Many tests were written from mutation
+ * moves (tclock.h), never by sleeping. Many tests were written from mutation
  * passes over extent.c, hooks.c and pagemap: each fails with the mutants it
  * names. Part of the ctl suite (tests/ctl/run.sh), run with no MOSAIC_CONF
  * (defaults: retain:true, muzzy_decay_ms 0).
  */
+#include "tclock.h"
 #include "tmallctl.h"
-
-#include <sys/syscall.h>
-#include <time.h>
-
-/*
- * A clock the decay tests can move. Mosaic reads the time for decay with
- * clock_gettime, which this program defines (the executable's definition
- * comes first in symbol lookup): the real clock plus clock_skew_ns for the
- * monotonic clocks. So a decay test moves time forward to the instants it
- * needs instead of sleeping, exactly, whatever the machine's load.
- * clock_reads counts the calls; clock_check() fails a test whose library
- * stopped reading the time through clock_gettime (its timings would not
- * move, and its checks would mean nothing).
- */
-static int64_t clock_skew_ns;  /* relaxed atomic */
-static uint64_t clock_reads;   /* relaxed atomic */
-int clock_gettime(clockid_t id, struct timespec *ts) {
-    if (syscall(SYS_clock_gettime, id, ts) != 0) return -1;
-    __atomic_fetch_add(&clock_reads, 1, __ATOMIC_RELAXED);
-    if (id == CLOCK_MONOTONIC || id == CLOCK_MONOTONIC_COARSE || id == CLOCK_MONOTONIC_RAW ||
-        id == CLOCK_BOOTTIME) {
-        int64_t ns = ts->tv_nsec + __atomic_load_n(&clock_skew_ns, __ATOMIC_RELAXED);
-        ts->tv_sec += ns / 1000000000;
-        ts->tv_nsec = ns % 1000000000;
-    }
-    return 0;
-}
-static void clock_advance_ms(int64_t ms) {
-    __atomic_fetch_add(&clock_skew_ns, ms * 1000000, __ATOMIC_RELAXED);
-}
-#define CLOCK_CHECK(reads0)                                                                        \
-    REQUIRE(__atomic_load_n(&clock_reads, __ATOMIC_RELAXED) > (reads0),                           \
-            "the library no longer reads the time through clock_gettime")
 
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)
@@ -517,7 +485,7 @@ static void test_decay_age(void) {
     CLOCK_CHECK(reads0);
 }
 
-/* ---- decay with a clock the test moves (clock_gettime above) ---- */
+/* ---- decay with a clock the test moves (tclock.h) ---- */
 
 /* A new arena with these decay times; fl gets flags for it, uncached. */
 static unsigned decay_arena(ssize_t dirty_ms, ssize_t muzzy_ms, int *fl) {
@@ -628,7 +596,14 @@ static void test_muzzy_madv_free(void) {
     REQUIRE(mincore(p, 1 << 20, vec) == 0);
     size_t resident = 0;
     for (size_t i = 0; i < PAGES_MIB; i++) resident += vec[i] & 1;
-    CHECK_EQ_U(resident, (have ? PAGES_MIB : 0));
+    /* MADV_FREE leaves the pages resident until the kernel needs memory, and
+     * under pressure it may take some at any time: at least one still
+     * resident tells it from the fallback (MADV_DONTNEED), which drops all */
+    if (have)
+        CHECK(resident > 0 && resident <= PAGES_MIB, "%zu of %zu pages resident after MADV_FREE",
+              resident, (size_t)PAGES_MIB);
+    else
+        CHECK_EQ_U(resident, 0);
 }
 
 /* An explicit decay (arena.<i>.decay) purges what is old enough even right
