@@ -308,7 +308,10 @@ static __attribute__((noinline)) void arena_relief_pay(void) {
     arena_t *g = __atomic_load_n(&arena_relief_grower, __ATOMIC_RELAXED);
     size_t owed = __atomic_load_n(&arena_relief_owed, __ATOMIC_RELAXED), paid = 0;
     unsigned budget = ARENA_TRIM_BUDGET;
-    for (int pass = 0; pass < 2; pass++) { /* aged dirty pages first, then idle slabs */
+    /* Aged dirty pages first, then idle slabs; those only without steals,
+     * which give such slabs' free regions to the arenas that would grow:
+     * trimming them too then costs more than it saves (ARENA_TRIM_IDLE). */
+    for (int pass = 0; pass < (opt.steal ? 1 : 2); pass++) {
         for (unsigned i = 0; i < arena_narenas_auto && paid < owed; i++) {
             arena_t *o = arena_relief_peer(i, g);
             if (!o) continue;

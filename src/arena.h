@@ -82,10 +82,14 @@
 #define ARENA_RELIEF_OWED_AGE_NS ((uint64_t)50 * 1000 * 1000)
 #define ARENA_RELIEF_OWED_PERIOD_NS ((uint64_t)10 * 1000 * 1000)
 #define ARENA_RELIEF_OWED_EVERY 16 /* a thread's flushes and frees per look (power of 2) */
-/* When those are not enough, pages inside the non-full slabs of bins that have
- * not filled for ARENA_TRIM_IDLE payments, all of whose regions are free, are
- * purged too (slab trimming): a region there is faulted in again, zero, when a
- * fill hands it out. */
+/* When those are not enough and steals are off (opt.steal false), pages
+ * inside the non-full slabs of bins that have not filled for ARENA_TRIM_IDLE
+ * payments, all of whose regions are free, are purged too (slab trimming): a
+ * region there is faulted in again, zero, when a fill hands it out. With
+ * steals, the arenas that would grow take those slabs' free regions instead,
+ * and trimming bought little memory for much time: a madvise and a TLB
+ * shootdown per page or two, mostly faulted in again when the slab emptied
+ * and was reused (docs/ARCHITECTURE.md "Slab trimming"). */
 #define ARENA_TRIM_IDLE 2
 #define ARENA_TRIM_BUDGET 4096 /* slabs a payment may look at */
 /* opt.junk: new blocks (not zeroed ones) are filled with ARENA_JUNK_ALLOC,
