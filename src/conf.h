@@ -33,7 +33,7 @@ typedef enum { CONF_BOOL, CONF_UNSIGNED, CONF_SIZE, CONF_SSIZE, CONF_CHOICE } co
       "KiB) of its blocks was freed into them (an idle or exited thread's memory, freed by "    \
       "others). Taken blocks stay their arena's and go back to it when freed. Both arenas "    \
       "must use the default extent hooks; threads bound to an arena with thread.arena never "  \
-      "steal. false: arenas never share memory, as in jemalloc; owed growth relief then also " \
+      "steal. false: arenas never share memory, as in jemalloc; owed growth relief then also "  \
       "purges the free pages inside idle bins' slabs (stats.arenas.<i>.ptrimmed).")             \
     X(tcache_max, size_t, CONF_SIZE, 32768, 0, 65536, NULL,                                       \
       "Largest request size (bytes) served from and returned to thread caches.")                 \

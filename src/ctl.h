@@ -225,12 +225,12 @@ static inline const char *ctl_type_name(ctl_type_t t) {
     X("stats.arenas.<i>.bins.<j>.nparked", CT_SIZE, "r-", h_stats_bin, SB_OFF(nparked),            \
       "Freed regions of class <j> parked on the bin's transfer stack, handed out first by the "   \
       "next fills: free, though not yet back in their slabs (so not in curregs; Mosaic "          \
-      "extension).")                                                                              \
+      "extension).")                                                                               \
     X("stats.arenas.<i>.bins.<j>.nstolen", CT_U64, "r-", h_stats_bin, SB_OFF(nstolen),             \
       "Regions of class <j> that threads of other arenas took from this bin, because the bin "   \
       "was a donor (its regions freed faster than its own threads allocated them) while their " \
       "arena would have grown (counted in nmalloc and nfills too; see opt.steal; Mosaic "        \
-      "extension).")                                                                              \
+      "extension).")                                                                               \
     X("stats.arenas.<i>.lextents.<j>.nmalloc", CT_U64, "r-", h_stats_lextent, SL_OFF(nmalloc),     \
       "Large blocks of class <j> allocated.")                                                      \
     X("stats.arenas.<i>.lextents.<j>.ndalloc", CT_U64, "r-", h_stats_lextent, SL_OFF(ndalloc),     \
