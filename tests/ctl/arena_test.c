@@ -769,11 +769,20 @@ static void trim_setup(trim_set_t *t, unsigned arena) {
         if (!t->live[k]) dallocx(t->blk[k], MALLOCX_TCACHE_NONE);
 }
 
-/* Frees t's live blocks (from the arena they belong to). */
-static void trim_release(trim_set_t *t, unsigned arena) {
-    set_arena(arena);
-    for (unsigned k = 0; k < TRIM_SLABS * t->nregs; k++)
-        if (t->live[k]) dallocx(t->blk[k], MALLOCX_TCACHE_NONE);
+/* The end of test_slab_trim: frees the live blocks of both sets and the 16
+ * blocks relief_grow kept in taker's arena, and goes back to arena cur. */
+static void trim_finish(trim_set_t *ts, unsigned d, trim_set_t *tk, unsigned k, unsigned taker,
+                        unsigned cur) {
+    const trim_set_t *sets[2] = {ts, tk};
+    const unsigned arenas[2] = {d, k};
+    for (int s = 0; s < 2; s++) {
+        set_arena(arenas[s]);
+        for (unsigned i = 0; i < TRIM_SLABS * sets[s]->nregs; i++)
+            if (sets[s]->live[i]) dallocx(sets[s]->blk[i], MALLOCX_TCACHE_NONE);
+    }
+    set_arena(taker);
+    for (int i = 0; i < 16; i++) dallocx(relief_keep[i], MALLOCX_TCACHE_NONE);
+    set_arena(cur);
 }
 
 /* Pages of the first TRIM_SLABS - 1 slabs on which no live region lies (and
@@ -825,11 +834,7 @@ static void test_slab_trim(void) {
         CHECK_EQ_U(rd_z("stats.arenas.%u.ptrimmed", d), 0);
         CHECK_EQ_U(rd_u64("stats.arenas.%u.purged", d), purged0);
         CHECK_EQ_U(rd_z("stats.arenas.%u.resident", d), res0);
-        trim_release(&ts, d);
-        trim_release(&tk, k);
-        set_arena(taker);
-        for (int i = 0; i < 16; i++) dallocx(relief_keep[i], MALLOCX_TCACHE_NONE);
-        set_arena(cur);
+        trim_finish(&ts, d, &tk, k, taker, cur);
         return;
     }
     CHECK_EQ_U(rd_z("stats.arenas.%u.ptrimmed", d), want);
@@ -882,11 +887,7 @@ static void test_slab_trim(void) {
         memset(again[i], 7, 640);
         dallocx(again[i], MALLOCX_TCACHE_NONE);
     }
-    trim_release(&ts, d);
-    trim_release(&tk, k);
-    set_arena(taker);
-    for (int i = 0; i < 16; i++) dallocx(relief_keep[i], MALLOCX_TCACHE_NONE);
-    set_arena(cur);
+    trim_finish(&ts, d, &tk, k, taker, cur);
 }
 
 /* A request no chunk can hold fails (ENOMEM) without touching the arena's
