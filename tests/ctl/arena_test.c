@@ -771,8 +771,8 @@ static void trim_setup(trim_set_t *t, unsigned arena) {
 
 /* The end of test_slab_trim: frees the live blocks of both sets and the 16
  * blocks relief_grow kept in taker's arena, and goes back to arena cur. */
-static void trim_finish(trim_set_t *ts, unsigned d, trim_set_t *tk, unsigned k, unsigned taker,
-                        unsigned cur) {
+static void trim_finish(const trim_set_t *ts, unsigned d, const trim_set_t *tk, unsigned k,
+                        unsigned taker, unsigned cur) {
     const trim_set_t *sets[2] = {ts, tk};
     const unsigned arenas[2] = {d, k};
     for (int s = 0; s < 2; s++) {
