@@ -9,7 +9,9 @@
  *   fork signal    a single-threaded process in an allocation loop forks
  *                  from a SIGALRM handler (setitimer at a high rate), as
  *                  glibc survives; the children _exit(0) (with
- *                  MOSAIC_TEST_SIGFORK_ALLOC=1 they malloc and free first),
+ *                  MOSAIC_TEST_SIGFORK_ALLOC=1 they malloc and free first,
+ *                  which glibc does not survive: a child forked amid a
+ *                  malloc may find its heap half-updated),
  *                  the parent reaps them in the handler and its heap must be
  *                  intact.
  *   fork locks     (Mosaic only) after a fork the child and the parent use

@@ -98,7 +98,6 @@ fork-threads[linked]|200|$T/fork_linked|0|$T/fork_linked threads
 fork-signal[linked]|120|$T/fork_linked|0|$T/fork_linked signal
 fork-signal[glibc]|120|$T/fork_glibc|0|$T/fork_glibc signal
 fork-signal-alloc[linked]|120|$T/fork_linked|0|MOSAIC_TEST_SIGFORK_ALLOC=1 $T/fork_linked signal
-fork-signal-alloc[glibc]|120|$T/fork_glibc|0|MOSAIC_TEST_SIGFORK_ALLOC=1 $T/fork_glibc signal
 fork-locks[linked]|120|$T/fork_linked|0|$T/fork_linked locks
 fork-held[linked]|120|$T/fork_linked|0|$T/fork_linked held
 badfree[linked]|120|$T/badfree_linked|0|$T/badfree_linked
