@@ -282,6 +282,18 @@ def test_bar_significance():
                 "over: a (1.31× jemalloc; runs differ, p = 0.012), "
                 "b (1.12× jemalloc; within noise, p = 0.40)"],
          "bar: Mann-Whitney note against the peer named, split at p = 0.05")
+    # Faster than the system allocator by the median on a and b, but their runs
+    # interleave with the system's (p = 0.68 and 0.29): met, and both named as
+    # wins only by the median. c is faster with separated runs (p = 0.012): not
+    # named.
+    stats[("c", "mosaic")] = st(1.02, walls=[1.0, 1.01, 1.02, 1.03, 1.04])
+    stats[("c", "system")] = st(1.32, walls=[1.3, 1.31, 1.32, 1.33, 1.34])
+    bar = run.bar_section(["a", "b", "c"], ["mosaic", "system", "jemalloc"], stats, [])
+    same(bar.splitlines()[0],
+         "- Faster than the system allocator on every benchmark: **met**; faster only by the "
+         "median on: a (0.99× system; within noise, p = 0.68), "
+         "b (0.93× system; within noise, p = 0.29)",
+         "bar: a win by the median whose runs interleave with the system's is named as such")
 
 
 # Instructions per pair against mimalloc's, sizes up to 1024 B: equal is met
