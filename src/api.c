@@ -1,7 +1,8 @@
 /*
  * api -- the entry points: the C/POSIX malloc family, the jemalloc-compatible
- * *allocx family, their mosaic_* twins, glibc's __libc_* names, and the
- * initialisation and fork handling that ties the modules together.
+ * *allocx family, mallctl* and malloc_stats_print (served by ctl once the
+ * allocator is initialised), their mosaic_* twins, glibc's __libc_* names,
+ * and the initialisation and fork handling that ties the modules together.
  * State: init_state (atomic), written once under init_lock.
  * The hot paths (malloc, free, calloc, sized free) are a size-class lookup
  * and a pop/push on the thread cache; everything else tail-calls a
@@ -19,6 +20,7 @@
 #include "os.h"
 #include "pagemap.h"
 #include "sizeclass.h"
+#include "stats.h"
 #include "tcache.h"
 #include <errno.h>
 #include <pthread.h>
@@ -71,7 +73,12 @@ static NOINLINE bool api_init(void) {
     pthread_mutex_unlock(&init_lock);
     /* These may allocate, which is fine now. */
     pthread_atfork(api_prefork, api_postfork_parent, api_postfork_child);
-    if (opt.stats_print) atexit(ctl_stats_atexit);
+    if (opt.stats_print) {
+        /* a copy of standard error for the statistics at exit: coreutils and
+         * others close stderr in their own exit handlers */
+        stats_set_exit_fd(os_dup_stderr());
+        atexit(ctl_stats_atexit);
+    }
     errno = err;
     return true;
 }
@@ -496,6 +503,30 @@ EXPORT void mosaic_sdallocx(void *p, size_t size, int flags) {
     mosaic_dallocx(p, flags);
 }
 
+/* ---- jemalloc-compatible mallctl and statistics (ctl) ---- */
+EXPORT int mosaic_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp,
+                          size_t newlen) {
+    if (!api_ready() && !api_init()) return EAGAIN;
+    return ctl_mallctl(name, oldp, oldlenp, newp, newlen);
+}
+
+EXPORT int mosaic_mallctlnametomib(const char *name, size_t *mibp, size_t *miblenp) {
+    if (!api_ready() && !api_init()) return EAGAIN;
+    return ctl_nametomib(name, mibp, miblenp);
+}
+
+EXPORT int mosaic_mallctlbymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp,
+                               void *newp, size_t newlen) {
+    if (!api_ready() && !api_init()) return EAGAIN;
+    return ctl_bymib(mib, miblen, oldp, oldlenp, newp, newlen);
+}
+
+EXPORT void mosaic_malloc_stats_print(void (*write_cb)(void *, const char *), void *cbopaque,
+                                      const char *opts) {
+    if (!api_ready() && !api_init()) return;
+    ctl_stats_print(write_cb, cbopaque, opts);
+}
+
 EXPORT size_t mosaic_nallocx(size_t size, int flags) {
     if (!api_ready() && !api_init()) return 0;
     return api_usize(size, flags_align(flags));
@@ -532,4 +563,8 @@ ALIAS(sallocx, mosaic_sallocx);
 ALIAS(dallocx, mosaic_dallocx);
 ALIAS(sdallocx, mosaic_sdallocx);
 ALIAS(nallocx, mosaic_nallocx);
+ALIAS(mallctl, mosaic_mallctl);
+ALIAS(mallctlnametomib, mosaic_mallctlnametomib);
+ALIAS(mallctlbymib, mosaic_mallctlbymib);
+ALIAS(malloc_stats_print, mosaic_malloc_stats_print);
 #endif

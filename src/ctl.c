@@ -12,14 +12,11 @@
 #include "stats.h"
 #include "tcache.h"
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
-#include <unistd.h>
 
-#define EXPORT __attribute__((visibility("default")))
 #define CTL_MAXDEPTH 8
 #define CTL_MAXNODES 512
 #define CTL_MAXLEAVES 256
@@ -775,16 +772,9 @@ static void ctl_boot(void) {
     ctl_ok = true;
 }
 
-/* opt.stats_print: keep a copy of standard error for the statistics at
- * exit (coreutils and others close stderr in their own exit handlers). */
-__attribute__((constructor)) static void ctl_constructor(void) {
-    if (mosaic_nallocx(1, 0) != 0 && opt.stats_print)
-        stats_set_exit_fd(fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3));
-}
-
+/* The namespace, built at first use (the allocator is initialised: api
+ * calls in only then). */
 static int ctl_init(void) {
-    /* nallocx initialises the allocator if nothing has yet. */
-    if (mosaic_nallocx(1, 0) == 0) return EAGAIN;
     pthread_once(&ctl_once, ctl_boot);
     return ctl_ok ? 0 : EAGAIN;
 }
@@ -851,8 +841,7 @@ static int ctl_call(const ctl_node_t *n, const size_t *mib, size_t miblen, void 
     return l->handler(l, mib, miblen, oldp, oldlenp, newp, newlen);
 }
 
-EXPORT int mosaic_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp,
-                          size_t newlen) {
+int ctl_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen) {
     int ret = ctl_init();
     if (ret) return ret;
     size_t mib[CTL_MAXDEPTH], depth = CTL_MAXDEPTH;
@@ -863,7 +852,7 @@ EXPORT int mosaic_mallctl(const char *name, void *oldp, size_t *oldlenp, void *n
     return ctl_call(n, mib, depth, oldp, oldlenp, newp, newlen);
 }
 
-EXPORT int mosaic_mallctlnametomib(const char *name, size_t *mibp, size_t *miblenp) {
+int ctl_nametomib(const char *name, size_t *mibp, size_t *miblenp) {
     int ret = ctl_init();
     if (ret) return ret;
     if (!mibp || !miblenp) return EINVAL;
@@ -876,8 +865,8 @@ EXPORT int mosaic_mallctlnametomib(const char *name, size_t *mibp, size_t *mible
     return 0;
 }
 
-EXPORT int mosaic_mallctlbymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp,
-                               void *newp, size_t newlen) {
+int ctl_bymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp, void *newp,
+              size_t newlen) {
     int ret = ctl_init();
     if (ret) return ret;
     if (!mib || miblen == 0 || miblen > CTL_MAXDEPTH) return ENOENT;
@@ -896,8 +885,7 @@ EXPORT int mosaic_mallctlbymib(const size_t *mib, size_t miblen, void *oldp, siz
     return ctl_call(n, mib, miblen, oldp, oldlenp, newp, newlen);
 }
 
-EXPORT void mosaic_malloc_stats_print(void (*write_cb)(void *, const char *), void *cbopaque,
-                                      const char *opts) {
+void ctl_stats_print(void (*write_cb)(void *, const char *), void *cbopaque, const char *opts) {
     if (ctl_init()) return;
     ctl_refresh_locked();
     stats_print(write_cb, cbopaque, opts);
@@ -908,12 +896,3 @@ void ctl_stats_atexit(void) {
     ctl_refresh_locked();
     stats_print_exit();
 }
-
-#ifndef MOSAIC_PREFIX_ONLY
-#define ALIAS(name, target)                                                                        \
-    __typeof__(target) name __attribute__((alias(#target), visibility("default")))
-ALIAS(mallctl, mosaic_mallctl);
-ALIAS(mallctlnametomib, mosaic_mallctlnametomib);
-ALIAS(mallctlbymib, mosaic_mallctlbymib);
-ALIAS(malloc_stats_print, mosaic_malloc_stats_print);
-#endif

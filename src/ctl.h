@@ -245,6 +245,14 @@ static inline const char *ctl_type_name(ctl_type_t t) {
 #define SA_OFF(f) offsetof(stats_arena_t, f)
 #define SB_OFF(f) offsetof(stats_bin_t, f)
 #define SL_OFF(f) offsetof(stats_lextent_t, f)
+/* mallctl, mallctlnametomib, mallctlbymib and malloc_stats_print, with
+ * jemalloc's arguments and results; api calls them (its mosaic_* entry
+ * points) once the allocator is initialised. */
+int ctl_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
+int ctl_nametomib(const char *name, size_t *mibp, size_t *miblenp);
+int ctl_bymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp, void *newp,
+              size_t newlen);
+void ctl_stats_print(void (*write_cb)(void *, const char *), void *cbopaque, const char *opts);
 /* opt.stats_print: malloc_stats_print to the saved standard error, at exit. */
 void ctl_stats_atexit(void);
 #endif

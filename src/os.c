@@ -1,5 +1,6 @@
 #include "os.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -107,10 +108,10 @@ uint64_t os_now_ns(void) {
 
 const char *os_getenv(const char *name) { return secure_getenv(name); }
 
-void os_write_err(const char *s) {
+void os_write_fd(int fd, const char *s) {
     size_t n = strlen(s);
     while (n > 0) {
-        ssize_t w = write(STDERR_FILENO, s, n);
+        ssize_t w = write(fd, s, n);
         if (w <= 0) {
             if (w < 0 && errno == EINTR) continue;
             return;
@@ -119,5 +120,9 @@ void os_write_err(const char *s) {
         n -= (size_t)w;
     }
 }
+
+void os_write_err(const char *s) { os_write_fd(STDERR_FILENO, s); }
+
+int os_dup_stderr(void) { return fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3); }
 
 _Noreturn void os_abort(void) { abort(); }

@@ -79,6 +79,11 @@ void os_hugepage(void *addr, size_t size, bool on);
 unsigned os_ncpus(void);
 uint64_t os_now_ns(void);
 const char *os_getenv(const char *name);
+/* Writes all of s to fd (retrying short writes and EINTR; gives up on an
+ * error); os_write_err writes to standard error. */
+void os_write_fd(int fd, const char *s);
 void os_write_err(const char *s);
+/* A close-on-exec copy of standard error numbered 3 or above, or -1. */
+int os_dup_stderr(void);
 _Noreturn void os_abort(void);
 #endif

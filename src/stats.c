@@ -6,10 +6,8 @@
 #include "mutex.h"
 #include "os.h"
 #include "tcache.h"
-#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
-#include <unistd.h>
 
 static mutex_t stats_lock = MUTEX_INITIALIZER;
 static stats_arena_t *stats_snap[STATS_NSLOTS]; /* from base, reused (stats_lock) */
@@ -659,14 +657,7 @@ void stats_set_exit_fd(int fd) { stats_exit_fd = fd; }
 
 static void write_exit_fd(void *opaque, const char *s) {
     (void)opaque;
-    size_t n = strlen(s);
-    while (n) {
-        ssize_t w = write(stats_exit_fd, s, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return;
-        s += w;
-        n -= (size_t)w;
-    }
+    os_write_fd(stats_exit_fd, s);
 }
 
 void stats_print_exit(void) { stats_print(stats_exit_fd >= 0 ? write_exit_fd : NULL, NULL, NULL); }
