@@ -21,19 +21,26 @@ LIB_A  := $(BUILD)/libmosaic.a
 LIB_P  := $(BUILD)/libmosaic_prefixed.a
 OBJ_P  := $(patsubst src/%.c,$(BUILD)/obj-p/%.o,$(SRC))
 
+# The compiler and flags the library's objects were built with, rewritten
+# only when they change: a build with another CC (make CC=clang ...) or OPT
+# rebuilds the objects instead of linking the old ones.
+BUILD_ID := $(CC) $(CFLAGS)
+$(shell mkdir -p $(BUILD) && [ "$$(cat $(BUILD)/compiler 2>/dev/null)" = '$(BUILD_ID)' ] || \
+	echo '$(BUILD_ID)' > $(BUILD)/compiler)
+
 .PHONY: all lib clean test demo tsan
 all: lib $(BUILD)/mosaic-run
 
 lib: $(LIB_SO) $(LIB_A) $(LIB_P)
 
-$(BUILD)/obj-p/%.o: src/%.c $(HDR) | $(BUILD)/obj
+$(BUILD)/obj-p/%.o: src/%.c $(HDR) $(BUILD)/compiler | $(BUILD)/obj
 	@mkdir -p $(BUILD)/obj-p
 	$(CC) $(CFLAGS) -DMOSAIC_PREFIX_ONLY -c $< -o $@
 
 $(LIB_P): $(OBJ_P)
 	rm -f $@; ar rcs $@ $(OBJ_P)
 
-$(BUILD)/obj/%.o: src/%.c $(HDR) | $(BUILD)/obj
+$(BUILD)/obj/%.o: src/%.c $(HDR) $(BUILD)/compiler | $(BUILD)/obj
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj:

@@ -135,7 +135,8 @@ EOF
 # the harness itself: fake tests that fail, crash, hang or are missing are
 # never reported as passed, by this script or tests/ctl/run.sh
 TESTS="$TESTS
-harness-check|180|tests/harness_check.sh|0|sh tests/harness_check.sh"
+harness-check|180|tests/harness_check.sh|0|sh tests/harness_check.sh
+build-stamp|180|tests/build_stamp.sh|0|sh tests/build_stamp.sh"
 # the mallctl / statistics / configuration suite (tests/ctl, `make test-ctl`)
 # runs as one test when it is there
 if [ -f tests/ctl/ctl.mk ]; then
