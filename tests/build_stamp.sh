@@ -10,9 +10,8 @@ fails=0
 fail() { echo "build_stamp: FAIL $*"; fails=$((fails + 1)); }
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
-make -s --no-print-directory BUILD="$tmp" lib >"$tmp.log" 2>&1 ||
-    { cat "$tmp.log"; rm -f "$tmp.log"; echo "build_stamp: FAIL make lib"; exit 1; }
-rm -f "$tmp.log"
+make -s --no-print-directory BUILD="$tmp" lib >"$tmp/make.log" 2>&1 ||
+    { cat "$tmp/make.log"; echo "build_stamp: FAIL make lib"; exit 1; }
 cp -p "$tmp/compiler" "$tmp/compiler.built"
 nsrc=$(ls src/*.c | wc -l)
 compiles() { # how many library sources `make -n ... lib` would compile
